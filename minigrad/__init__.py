@@ -1,0 +1,32 @@
+"""minigrad: a small, readable, fast reverse-mode autodiff engine on NumPy."""
+
+from minigrad import functional
+from minigrad.autograd import grad, value_and_grad
+from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.ops import OPS, Op
+from minigrad.tensor import (
+    Tensor,
+    enable_grad,
+    gradients,
+    is_grad_enabled,
+    module_scope,
+    no_grad,
+    set_grad_enabled,
+)
+
+__all__ = [
+    "OPS",
+    "Op",
+    "GradcheckError",
+    "Tensor",
+    "enable_grad",
+    "functional",
+    "grad",
+    "gradcheck",
+    "gradients",
+    "is_grad_enabled",
+    "module_scope",
+    "no_grad",
+    "set_grad_enabled",
+    "value_and_grad",
+]

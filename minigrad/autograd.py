@@ -1,0 +1,63 @@
+"""The functional form of differentiation: `grad(f)` and `value_and_grad(f)`, as in JAX."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from minigrad.tensor import Tensor, as_array, gradients, is_grad_enabled
+
+
+def value_and_grad(
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0
+) -> Callable[..., tuple[Tensor, Any]]:
+    """Wrap scalar-valued `f` to return (f(*args), df/d args[argnums]).
+
+    The gradient is recorded (create_graph) whenever grad mode is on, so `grad(grad(f))`
+    gives second derivatives. Nothing is written into any `.grad`.
+    """
+    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any) -> tuple[Tensor, Any]:
+        args = list(args)
+        leaves = []
+        for position in positions:
+            leaf = args[position]
+            # A leaf that already requires grad is used as is, so grad(grad(f)) nests.
+            if not (isinstance(leaf, Tensor) and leaf.requires_grad and leaf.is_leaf):
+                leaf = Tensor(as_array(leaf), requires_grad=True)
+            args[position] = leaf
+            leaves.append(leaf)
+        value = f(*args)
+        if not isinstance(value, Tensor) or value.size != 1:
+            raise ValueError(
+                f"grad: {getattr(f, '__name__', 'f')} must return a scalar Tensor, got "
+                f"{getattr(value, 'shape', type(value).__name__)}"
+            )
+        found = _grads_of(value, leaves)
+        return value, found[0] if isinstance(argnums, int) else found
+
+    return wrapped
+
+
+def _grads_of(value: Tensor, leaves: list[Tensor]) -> tuple[Tensor, ...]:
+    """Gradients for every leaf; zeros where `value` does not depend on one."""
+    if not value.requires_grad:
+        return tuple(Tensor.wrap(leaf.data * 0) for leaf in leaves)
+    found = gradients(value, leaves, create_graph=is_grad_enabled())
+    return tuple(
+        g if g is not None else Tensor.wrap(leaf.data * 0) for g, leaf in zip(found, leaves)
+    )
+
+
+def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """Wrap scalar-valued `f` to return its gradient with respect to args[argnums]."""
+    with_value = value_and_grad(f, argnums)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any) -> Any:
+        return with_value(*args)[1]
+
+    return wrapped

@@ -1,0 +1,691 @@
+"""Every differentiable op, defined once: forward on NumPy arrays, backward with minigrad ops.
+
+Subclassing `Op` with a `name` registers the op in `OPS`, which the tests, the docs
+table and the graph pictures enumerate. Backward rules are written with Tensor ops, so
+under `create_graph=True` they are recorded and can be differentiated again. An op
+returns each input's gradient in the broadcast shape; the engine sums it back to the
+input's shape with `unbroadcast`, so no op deals with broadcasting itself.
+
+What the property tests need to know sits on the class too:
+- `arity`: number of tensor inputs (None: a sequence of tensors, as for concatenate);
+- `signature`: how input shapes relate and which params to draw (see `minigrad.testing`);
+- `domain`: the interval inputs are drawn from (log needs x > 0), or one per input;
+- `kinks(self)`: points where the op is not differentiable (relu at 0);
+- `distinct`: True when equal input values are a kink (max picks among ties);
+- `examples`: values for params the signature does not draw (clip's bounds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from minigrad.tensor import Tensor, _GradMode
+
+OPS: dict[str, type[Op]] = {}
+
+
+class Op:
+    """One application of an operation: a node of the graph.
+
+    `apply` runs `forward` on the inputs' arrays and, when recording, keeps the input
+    Tensors in `inputs` for `backward(grad, out)`, which returns one gradient (or None)
+    per input.
+    """
+
+    name: ClassVar[str] = ""
+    arity: ClassVar[int | None] = 1
+    signature: ClassVar[str] = "elementwise"
+    domain: ClassVar[tuple] = (-2.0, 2.0)
+    distinct: ClassVar[bool] = False
+    params: ClassVar[tuple[str, ...]] = ()
+    examples: ClassVar[dict[str, Any]] = {}
+
+    inputs: tuple[Tensor, ...] = ()
+    scope: tuple[str, ...] = ()  # the modules this op was recorded in, outermost first
+    saved: Any = None
+    released: bool = False
+
+    def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if register and cls.__dict__.get("name"):
+            OPS[cls.name] = cls
+
+    def __init__(self, **params: Any) -> None:
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        op = cls(**params)
+        try:
+            out_data = op.forward(*[t.data for t in inputs])
+        except (ValueError, IndexError, TypeError) as error:
+            raise type(error)(op.explain_error([t.shape for t in inputs], error)) from error
+        requires_grad = _GradMode.enabled and any(t.requires_grad for t in inputs)
+        out = Tensor.wrap(out_data, requires_grad)
+        if requires_grad:
+            op.inputs = inputs
+            op.scope = _GradMode.scope
+            out.op = op
+        return out
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor, out: Tensor) -> Sequence[Tensor | None]:
+        raise NotImplementedError
+
+    def kinks(self) -> tuple[float, ...]:
+        return ()
+
+    def release(self) -> None:
+        """Drop what forward saved; a second backward through this node then raises."""
+        self.saved = None
+        self.released = True
+
+    def describe_params(self) -> dict[str, Any]:
+        """The op's arguments (axis, exponent, ...), for graph labels and error reports."""
+        return {key: getattr(self, key) for key in self.params}
+
+    def explain_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        shown = ", ".join(str(shape) for shape in shapes)
+        return f"{self.name}: cannot apply to input shapes {shown}: {error}"
+
+
+def constant(array: np.ndarray) -> Tensor:
+    """A tensor outside the graph, such as a mask used in a backward rule."""
+    return Tensor.wrap(array)
+
+
+def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Sum a gradient over the axes that broadcasting stretched, back to `shape`.
+
+    The one place broadcasting is undone, for every op.
+    """
+    leading = grad.ndim - len(shape)
+    stretched = tuple(
+        axis + leading
+        for axis, size in enumerate(shape)
+        if size == 1 and grad.shape[axis + leading] != 1
+    )
+    axes = tuple(range(leading)) + stretched
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape) if grad.shape != shape else grad
+
+
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Axis given as None, an int or a tuple, as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    return tuple(sorted(a % ndim if ndim else a for a in axis))
+
+
+def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of a reduction with keepdims=True."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+# ----- arithmetic --------------------------------------------------------------------------
+class Add(Op):
+    name = "add"
+    arity = 2
+    signature = "broadcast"
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad, out):
+        return grad, grad
+
+
+class Sub(Op):
+    name = "sub"
+    arity = 2
+    signature = "broadcast"
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad, out):
+        return grad, -grad
+
+
+class Mul(Op):
+    name = "mul"
+    arity = 2
+    signature = "broadcast"
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad, out):
+        a, b = self.inputs
+        return (
+            grad * b if a.requires_grad else None,
+            grad * a if b.requires_grad else None,
+        )
+
+
+class Div(Op):
+    name = "div"
+    arity = 2
+    signature = "broadcast"
+    domain = ((-2.0, 2.0), (0.5, 2.0))  # keeps the divisor away from 0
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, grad, out):
+        a, b = self.inputs
+        grad_a = grad / b
+        # d(a/b)/db = -a/b^2 = -(1/b) * (a/b)
+        return grad_a, (-grad_a * out if b.requires_grad else None)
+
+
+class Pow(Op):
+    name = "pow"
+    arity = 2
+    signature = "broadcast"
+    domain = ((0.5, 2.0), (-2.0, 2.0))  # a positive base keeps log(base) real
+
+    def forward(self, base, exponent):
+        return base**exponent
+
+    def backward(self, grad, out):
+        base, exponent = self.inputs
+        grad_base = grad * exponent * base ** (exponent - 1) if base.requires_grad else None
+        grad_exponent = grad * out * base.log() if exponent.requires_grad else None
+        return grad_base, grad_exponent
+
+
+class Neg(Op):
+    name = "neg"
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad, out):
+        return (-grad,)
+
+
+class Matmul(Op):
+    """Matrix product with NumPy's rules: 1-D operands, and batch dims that broadcast."""
+
+    name = "matmul"
+    arity = 2
+    signature = "matmul"
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, grad, out):
+        a, b = self.inputs
+        # Treat a vector as a one-row (a) or one-column (b) matrix, then undo that.
+        a2 = a if a.ndim > 1 else a.reshape(1, -1)
+        b2 = b if b.ndim > 1 else b.reshape(-1, 1)
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        grad2 = grad.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+        grad_a = grad_b = None
+        if a.requires_grad:
+            grad_a = grad2 @ b2.mT
+            if a.ndim == 1:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + a.shape)
+        if b.requires_grad:
+            grad_b = a2.mT @ grad2
+            if b.ndim == 1:
+                grad_b = grad_b.reshape(grad_b.shape[:-1])
+        return grad_a, grad_b
+
+    def explain_error(self, shapes, error):
+        a, b = shapes
+        if not a or not b:
+            return f"matmul: cannot multiply {a} by {b}: scalars need *, not @"
+        return (
+            f"matmul: cannot multiply {a} by {b}: the last axis of the first ({a[-1]}) must "
+            f"equal the {'only' if len(b) == 1 else 'second-to-last'} axis of the second "
+            f"({b[0] if len(b) == 1 else b[-2]})"
+        )
+
+
+class Linear(Op):
+    """x @ weight + bias in one node: the layer of an MLP, fused because it pays.
+
+    `weight` is (in, out) as in the book's W1, so the forward reads like the math.
+    """
+
+    name = "linear"
+    arity = 3
+    signature = "linear"
+
+    def forward(self, x, weight, bias):
+        out = x @ weight
+        out += bias
+        return out
+
+    def backward(self, grad, out):
+        x, weight, bias = self.inputs
+        grad_x = grad @ weight.T if x.requires_grad else None
+        grad_weight = None
+        if weight.requires_grad:
+            rows = x.reshape(-1, weight.shape[0]) if x.ndim != 2 else x
+            grad_weight = rows.T @ (grad.reshape(-1, weight.shape[1]) if grad.ndim != 2 else grad)
+        return grad_x, grad_weight, grad
+
+    def explain_error(self, shapes, error):
+        x, weight, bias = shapes
+        return (
+            f"linear: input {x} does not fit weight {weight} and bias {bias}: the input's last "
+            "axis must equal weight.shape[0] and the bias must have weight.shape[1] entries"
+        )
+
+
+# ----- elementwise functions --------------------------------------------------------------
+class Exp(Op):
+    name = "exp"
+
+    def forward(self, a):
+        return np.exp(a)
+
+    def backward(self, grad, out):
+        return (grad * out,)
+
+
+class Log(Op):
+    name = "log"
+    domain = (0.1, 10.0)
+
+    def forward(self, a):
+        return np.log(a)
+
+    def backward(self, grad, out):
+        return (grad / self.inputs[0],)
+
+
+class Sqrt(Op):
+    name = "sqrt"
+    domain = (0.1, 10.0)
+
+    def forward(self, a):
+        return np.sqrt(a)
+
+    def backward(self, grad, out):
+        return (grad / (out * 2),)
+
+
+class Abs(Op):
+    name = "abs"
+
+    def forward(self, a):
+        return np.abs(a)
+
+    def backward(self, grad, out):
+        return (grad * constant(np.sign(self.inputs[0].data)),)
+
+    def kinks(self):
+        return (0.0,)
+
+
+class Sigmoid(Op):
+    name = "sigmoid"
+
+    def forward(self, a):
+        # exp of a non-positive number never overflows, whatever the sign of a.
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1, e) / (1 + e)
+
+    def backward(self, grad, out):
+        return (grad * out * (1 - out),)
+
+
+class Tanh(Op):
+    name = "tanh"
+
+    def forward(self, a):
+        return np.tanh(a)
+
+    def backward(self, grad, out):
+        return (grad * (1 - out * out),)
+
+
+class Relu(Op):
+    name = "relu"
+
+    def forward(self, a):
+        return np.maximum(a, 0)
+
+    def backward(self, grad, out):
+        return (grad * constant(out.data > 0),)
+
+    def kinks(self):
+        return (0.0,)
+
+
+class Clip(Op):
+    """Limit values to [low, high]; either bound may be None."""
+
+    name = "clip"
+    params = ("low", "high")
+    examples = {"low": -0.5, "high": 0.5}
+    low: float | None = None
+    high: float | None = None
+
+    def forward(self, a):
+        return np.clip(a, self.low, self.high)
+
+    def backward(self, grad, out):
+        a = self.inputs[0].data
+        inside = np.ones(a.shape, dtype=bool)
+        if self.low is not None:
+            inside &= a >= self.low
+        if self.high is not None:
+            inside &= a <= self.high
+        return (grad * constant(inside),)
+
+    def kinks(self):
+        return tuple(bound for bound in (self.low, self.high) if bound is not None)
+
+
+class Softmax(Op):
+    name = "softmax"
+    signature = "axis"
+    params = ("axis",)
+    axis: int = -1
+
+    def forward(self, a):
+        exps = np.exp(a - a.max(axis=self.axis, keepdims=True))
+        exps /= exps.sum(axis=self.axis, keepdims=True)
+        return exps
+
+    def backward(self, grad, out):
+        return (out * (grad - (grad * out).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Op):
+    name = "log_softmax"
+    signature = "axis"
+    params = ("axis",)
+    axis: int = -1
+
+    def forward(self, a):
+        shifted = a - a.max(axis=self.axis, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, grad, out):
+        return (grad - out.exp() * grad.sum(axis=self.axis, keepdims=True),)
+
+
+# ----- reductions -------------------------------------------------------------------------
+class Sum(Op):
+    name = "sum"
+    signature = "reduce"
+    params = ("axis", "keepdims")
+    axis: Any = None
+    keepdims: bool = False
+
+    def forward(self, a):
+        return np.sum(a, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, grad, out):
+        shape = self.inputs[0].shape
+        return (
+            grad.reshape(kept_shape(shape, normalize_axes(self.axis, len(shape)))).broadcast_to(
+                shape
+            ),
+        )
+
+
+class Mean(Op):
+    name = "mean"
+    signature = "reduce"
+    params = ("axis", "keepdims")
+    axis: Any = None
+    keepdims: bool = False
+
+    def forward(self, a):
+        return np.mean(a, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, grad, out):
+        shape = self.inputs[0].shape
+        axes = normalize_axes(self.axis, len(shape))
+        count = int(np.prod([shape[axis] for axis in axes]))
+        return (grad.reshape(kept_shape(shape, axes)).broadcast_to(shape) / count,)
+
+
+class Max(Op):
+    """Largest entry along axes; ties share the gradient equally."""
+
+    name = "max"
+    signature = "reduce"
+    distinct = True
+    params = ("axis", "keepdims")
+    axis: Any = None
+    keepdims: bool = False
+    reduce = staticmethod(np.max)
+
+    def forward(self, a):
+        return self.reduce(a, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, grad, out):
+        a = self.inputs[0].data
+        kept = kept_shape(a.shape, normalize_axes(self.axis, a.ndim))
+        winners = a == out.data.reshape(kept)
+        share = winners / winners.sum(axis=self.axis, keepdims=True)
+        return (grad.reshape(kept).broadcast_to(a.shape) * constant(share.astype(a.dtype)),)
+
+
+class Min(Max):
+    name = "min"
+    reduce = staticmethod(np.min)
+
+
+# ----- shape ops --------------------------------------------------------------------------
+class Reshape(Op):
+    name = "reshape"
+    signature = "reshape"
+    params = ("shape",)
+    shape: tuple[int, ...] = ()
+
+    def forward(self, a):
+        return a.reshape(self.shape)
+
+    def backward(self, grad, out):
+        return (grad.reshape(self.inputs[0].shape),)
+
+
+class Flatten(Op):
+    """Merge the axes from `start_axis` on into one, e.g. (N, 1, 28, 28) to (N, 784)."""
+
+    name = "flatten"
+    signature = "flatten"
+    params = ("start_axis",)
+    start_axis: int = 0
+
+    def forward(self, a):
+        return a.reshape(a.shape[: self.start_axis] + (-1,))
+
+    def backward(self, grad, out):
+        return (grad.reshape(self.inputs[0].shape),)
+
+
+class Transpose(Op):
+    """Permute axes (`permute` is the same op)."""
+
+    name = "transpose"
+    signature = "transpose"
+    params = ("axes",)
+    axes: tuple[int, ...] = ()
+
+    def forward(self, a):
+        return a.transpose(self.axes)
+
+    def backward(self, grad, out):
+        return (grad.transpose(tuple(int(i) for i in np.argsort(self.axes))),)
+
+
+class BroadcastTo(Op):
+    name = "broadcast_to"
+    signature = "broadcast_to"
+    params = ("shape",)
+    shape: tuple[int, ...] = ()
+
+    def forward(self, a):
+        return np.broadcast_to(a, self.shape)
+
+    def backward(self, grad, out):
+        return (unbroadcast(grad, self.inputs[0].shape),)
+
+
+def _is_basic_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice))
+        for part in parts
+    )
+
+
+class GetItem(Op):
+    """NumPy indexing: ints, slices, None, Ellipsis, integer arrays, boolean masks."""
+
+    name = "getitem"
+    signature = "index"
+    params = ("index",)
+    index: Any = None
+
+    def forward(self, a):
+        return a[self.index]
+
+    def backward(self, grad, out):
+        return (IndexAdd.apply(grad, shape=self.inputs[0].shape, index=self.index),)
+
+
+class IndexAdd(Op):
+    """Zeros of `shape` with `values` added at `index`: the gradient of indexing.
+
+    Repeated indices accumulate, so x[[0, 0]] sends both gradients to x[0].
+    """
+
+    name = "index_add"
+    signature = "index_add"
+    params = ("shape", "index")
+    shape: tuple[int, ...] = ()
+    index: Any = None
+
+    def forward(self, values):
+        result = np.zeros(self.shape, dtype=values.dtype)
+        if _is_basic_index(self.index):
+            result[self.index] = values
+        else:
+            np.add.at(result, self.index, values)
+        return result
+
+    def backward(self, grad, out):
+        return (grad[self.index],)
+
+
+class Concatenate(Op):
+    name = "concatenate"
+    arity = None
+    signature = "concatenate"
+    params = ("axis",)
+    axis: int = 0
+
+    def forward(self, *arrays):
+        return np.concatenate(arrays, axis=self.axis)
+
+    def backward(self, grad, out):
+        axis = self.axis % out.ndim
+        grads, start = [], 0
+        for tensor in self.inputs:
+            stop = start + tensor.shape[axis]
+            grads.append(grad[(slice(None),) * axis + (slice(start, stop),)])
+            start = stop
+        return grads
+
+
+class Stack(Op):
+    name = "stack"
+    arity = None
+    signature = "stack"
+    params = ("axis",)
+    axis: int = 0
+
+    def forward(self, *arrays):
+        return np.stack(arrays, axis=self.axis)
+
+    def backward(self, grad, out):
+        axis = self.axis % out.ndim
+        return [grad[(slice(None),) * axis + (i,)] for i in range(len(self.inputs))]
+
+
+class Where(Op):
+    """Pick from `a` where `condition` holds, else from `b`."""
+
+    name = "where"
+    arity = 2
+    signature = "where"
+    params = ("condition",)
+    condition: Any = None
+
+    def forward(self, a, b):
+        return np.where(self.condition, a, b)
+
+    def backward(self, grad, out):
+        return grad * constant(self.condition), grad * constant(~self.condition)
+
+    def describe_params(self):
+        return {"condition": f"bool{np.shape(self.condition)}"}
+
+
+# ----- losses -------------------------------------------------------------------------------
+class SoftmaxCrossEntropy(Op):
+    """Cross-entropy of softmax(logits) against targets, fused for speed and stability.
+
+    `target` holds integer class labels of shape (N,) or probabilities of shape (N, C)
+    (one-hot rows are probabilities). Finite for logits as large as 1e4.
+    """
+
+    name = "softmax_cross_entropy"
+    arity = 2
+    signature = "cross_entropy"
+    params = ("reduction",)
+    reduction: str = "mean"
+
+    def forward(self, logits, target):
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if target.dtype.kind in "iu":
+            losses = -log_probs[np.arange(len(target)), target]
+        else:
+            losses = -(target * log_probs).sum(axis=1)
+        if self.reduction == "mean":
+            return np.asarray(losses.mean(), dtype=logits.dtype)
+        if self.reduction == "sum":
+            return np.asarray(losses.sum(), dtype=logits.dtype)
+        return losses
+
+    def backward(self, grad, out):
+        logits, target = self.inputs
+        if self.reduction == "mean":
+            grad = grad / logits.shape[0]
+        if grad.ndim == 1:
+            grad = grad.reshape(-1, 1)
+        probs = logits.softmax(axis=1)
+        if target.dtype.kind in "iu":
+            one_hot = np.zeros(logits.shape, dtype=logits.dtype)
+            one_hot[np.arange(len(target.data)), target.data] = 1
+            return (probs - constant(one_hot)) * grad, None
+        grad_target = -logits.log_softmax(axis=1) * grad if target.requires_grad else None
+        return (probs * target.sum(axis=1, keepdims=True) - target) * grad, grad_target
+
+    def explain_error(self, shapes, error):
+        logits, target = shapes
+        return (
+            f"softmax_cross_entropy: logits {logits} and target {target} do not fit: logits "
+            "must be (N, C) and target either integer labels (N,) or probabilities (N, C)"
+        )

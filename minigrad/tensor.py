@@ -1,0 +1,472 @@
+"""The Tensor: an array that remembers the op that made it, and the backward walk.
+
+Every op lives in `minigrad.ops`; the operators below only dispatch to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+DEFAULT_DTYPE = np.float32
+
+
+class _GradMode:
+    """Whether new ops are recorded (`no_grad` switches it off), and inside which modules."""
+
+    enabled = True
+    scope: tuple[str, ...] = ()
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Record ops (True) or not (False) inside a `with` block or a decorated function."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_GradMode.enabled)
+        _GradMode.enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self.previous.pop()
+
+
+def no_grad() -> set_grad_enabled:
+    """Record nothing: for inference and for updating parameters in place."""
+    return set_grad_enabled(False)
+
+
+def enable_grad() -> set_grad_enabled:
+    return set_grad_enabled(True)
+
+
+def current_scope() -> tuple[str, ...]:
+    return _GradMode.scope
+
+
+@contextlib.contextmanager
+def module_scope(name: str) -> Iterator[None]:
+    """Tag every op recorded inside with `name` (nested scopes stack up).
+
+    `nn.Module` enters one per call, so graph pictures can group a layer's ops.
+    """
+    outer = _GradMode.scope
+    _GradMode.scope = outer + (name,)
+    try:
+        yield
+    finally:
+        _GradMode.scope = outer
+
+
+def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """NumPy arrays keep their dtype; Python numbers and lists become float32."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.asarray(data)
+    return np.asarray(data, dtype=DEFAULT_DTYPE)
+
+
+class Tensor:
+    """An n-dimensional array that records the op that produced it.
+
+    `op` is None for a leaf (an input or a parameter); otherwise it is the `Op`
+    instance whose `inputs` are this tensor's parents in the graph.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "op", "retains_grad", "__weakref__")
+    # Make NumPy hand `ndarray + Tensor` to Tensor.__radd__ instead of building an object array.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        array = as_array(data, dtype)
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: requires_grad=True needs a floating dtype, got {array.dtype}. "
+                "Integer tensors hold labels and indices, which have no gradient; "
+                "pass dtype=np.float32 for a trainable tensor."
+            )
+        self.data = array
+        self.grad: Tensor | None = None
+        self.requires_grad = requires_grad
+        self.name = name
+        self.op = None
+        self.retains_grad = False
+
+    @classmethod
+    def wrap(cls, array: np.ndarray, requires_grad: bool = False) -> Tensor:
+        """Wrap an array the engine made itself, skipping the constructor's checks."""
+        tensor = cls.__new__(cls)
+        tensor.data = array
+        tensor.grad = None
+        tensor.requires_grad = requires_grad
+        tensor.name = None
+        tensor.op = None
+        tensor.retains_grad = False
+        return tensor
+
+    # ----- plain properties -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op is None
+
+    @property
+    def T(self) -> Tensor:
+        return ops.Transpose.apply(self, axes=tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> Tensor:
+        """Swap the last two axes (the transpose of a batch of matrices)."""
+        axes = list(range(self.ndim))
+        axes[-2], axes[-1] = axes[-1], axes[-2]
+        return ops.Transpose.apply(self, axes=tuple(axes))
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float | int | bool:
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor.wrap(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient after backward (leaves always keep theirs)."""
+        self.retains_grad = True
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
+        extras = [f"dtype={self.dtype}"]
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.op is not None:
+            extras.append(f"op={self.op.name}")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return f"Tensor({body}, {', '.join(extras)})"
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    # ----- autodiff ---------------------------------------------------------------------
+    def backward(
+        self,
+        grad: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` that requires grad.
+
+        Leaf gradients add up across calls (call `zero_grad()` between steps). The graph's
+        saved state is released afterwards unless `retain_graph=True`. With
+        `create_graph=True` the backward pass is itself recorded, so gradients can be
+        differentiated again (the graph is then retained unless retain_graph=False).
+        """
+        upstream = _root_grad(self, grad, "backward")
+        retain = create_graph if retain_graph is None else retain_graph
+        grads = _walk_backward(self, upstream, retain, create_graph)
+        with set_grad_enabled(create_graph):
+            for leaf, leaf_grad in grads.values():
+                leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
+
+    # ----- operators (each dispatches to one op in minigrad.ops) ------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self, as_operand(other, self))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(as_operand(other, self), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self, as_operand(other, self))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(as_operand(other, self), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self, as_operand(other, self))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(as_operand(other, self), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self, as_operand(other, self))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(as_operand(other, self), self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return ops.Pow.apply(self, as_operand(exponent, self))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return ops.Pow.apply(as_operand(base, self), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.Matmul.apply(self, as_operand(other, self))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.Matmul.apply(as_operand(other, self), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem.apply(self, index=_plain_index(index))
+
+    # Comparisons give boolean tensors outside the graph: they have no gradient.
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor.wrap(self.data < _operand_data(other))
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor.wrap(self.data <= _operand_data(other))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor.wrap(self.data > _operand_data(other))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor.wrap(self.data >= _operand_data(other))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor.wrap(self.data == _operand_data(other))
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor.wrap(self.data != _operand_data(other))
+
+    # ----- ops as methods ---------------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if shape == self.data.shape:
+            return self
+        return ops.Reshape.apply(self, shape=shape)
+
+    def flatten(self, start_axis: int = 0) -> Tensor:
+        return ops.Flatten.apply(self, start_axis=start_axis)
+
+    def transpose(self, *axes: int) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=axes or tuple(reversed(range(self.ndim))))
+
+    permute = transpose
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return ops.BroadcastTo.apply(self, shape=tuple(shape))
+
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.Relu.apply(self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return ops.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return ops.LogSoftmax.apply(self, axis=axis)
+
+    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
+        return ops.Clip.apply(self, low=low, high=high)
+
+
+def as_operand(value: Any, like: Tensor) -> Tensor:
+    """Turn the other side of an operator into a constant Tensor.
+
+    A Python or NumPy scalar takes the dtype of the floating tensor it meets, so
+    `x * 2.0` stays float32; an array keeps its own dtype.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor.wrap(value)
+    if like.data.dtype.kind == "f":
+        return Tensor.wrap(np.asarray(value, dtype=like.data.dtype))
+    return Tensor.wrap(np.asarray(value))
+
+
+def _operand_data(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _plain_index(index: Any) -> Any:
+    """Replace Tensors inside an index by their arrays (an index is never differentiated)."""
+    if isinstance(index, tuple):
+        return tuple(_operand_data(part) for part in index)
+    return _operand_data(index)
+
+
+def _root_grad(output: Tensor, grad: Any, caller: str) -> Tensor:
+    if not output.requires_grad:
+        raise RuntimeError(
+            f"{caller}: this tensor does not require grad: no input had requires_grad=True, "
+            "or it was computed under no_grad()."
+        )
+    if grad is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{caller}: output has shape {output.shape}; a gradient is implied only for a "
+                "scalar. Reduce it first (e.g. .sum()) or pass grad= of the same shape."
+            )
+        return Tensor.wrap(np.ones_like(output.data))
+    upstream = grad if isinstance(grad, Tensor) else Tensor.wrap(as_array(grad, output.dtype))
+    if upstream.shape != output.shape:
+        raise ValueError(
+            f"{caller}: grad has shape {upstream.shape} but the output has shape {output.shape}"
+        )
+    return upstream
+
+
+def topological_order(root: Tensor) -> list[Tensor]:
+    """Non-leaf tensors that lead to `root` and require grad, each after its inputs.
+
+    Iterative depth-first search, so a chain of 100,000 ops needs no recursion.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        for parent in tensor.op.inputs:
+            if parent.op is not None and parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def _walk_backward(
+    root: Tensor, upstream: Tensor, retain_graph: bool, create_graph: bool
+) -> dict[int, tuple[Tensor, Tensor]]:
+    """Run every op's backward from `root`; return {id: (leaf, gradient)} for the leaves."""
+    if root.op is None:
+        return {id(root): (root, upstream)}
+    pending: dict[int, Tensor] = {id(root): upstream}
+    leaves: dict[int, tuple[Tensor, Tensor]] = {}
+    with set_grad_enabled(create_graph):
+        for tensor in reversed(topological_order(root)):
+            grad = pending.pop(id(tensor), None)
+            if grad is None:
+                continue
+            if tensor.retains_grad:
+                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+            op = tensor.op
+            if op.released:
+                raise RuntimeError(
+                    f"backward: the graph through '{op.name}' was already released by an "
+                    "earlier backward(); pass retain_graph=True to that first call to "
+                    "backpropagate through the same graph again."
+                )
+            input_grads = op.backward(grad, tensor)
+            if not retain_graph:
+                op.release()
+            for parent, parent_grad in zip(op.inputs, input_grads):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                if parent_grad.shape != parent.shape:
+                    parent_grad = ops.unbroadcast(parent_grad, parent.shape)
+                key = id(parent)
+                if parent.op is None:
+                    if key in leaves:
+                        parent_grad = leaves[key][1] + parent_grad
+                    leaves[key] = (parent, parent_grad)
+                elif key in pending:
+                    pending[key] = pending[key] + parent_grad
+                else:
+                    pending[key] = parent_grad
+    return leaves
+
+
+def gradients(
+    output: Tensor,
+    inputs: Sequence[Tensor],
+    grad: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """d(output)/d(input) for each leaf in `inputs`, without touching any `.grad`.
+
+    An input the output does not depend on gets None.
+    """
+    for tensor in inputs:
+        if tensor.op is not None:
+            raise ValueError("gradients: inputs must be leaf tensors (created by the user)")
+    upstream = _root_grad(output, grad, "gradients")
+    retain = create_graph if retain_graph is None else retain_graph
+    leaves = _walk_backward(output, upstream, retain, create_graph)
+    return tuple(leaves[id(t)][1] if id(t) in leaves else None for t in inputs)
+
+
+from minigrad import ops  # noqa: E402  (ops needs Tensor defined first)

@@ -1,0 +1,68 @@
+"""Every registered op's gradient against central differences, drawn by its own spec.
+
+The tests enumerate `minigrad.OPS`, so an op is covered the moment it is defined.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigrad import OPS, GradcheckError, gradcheck
+from minigrad.testing import op_cases
+
+ALL_OPS = sorted(OPS)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@given(data=st.data())
+def test_gradient_matches_central_differences(name, data):
+    case = data.draw(op_cases(OPS[name]), label="case")
+    assert gradcheck(case.run, case.inputs) is True
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@given(data=st.data())
+def test_float32_stays_float32(name, data):
+    case = data.draw(op_cases(OPS[name], dtype=np.float32), label="case")
+    out = case.run()
+    assert out.dtype == np.float32
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    for tensor in case.inputs:
+        if tensor.requires_grad:
+            assert tensor.grad.dtype == np.float32, f"{name}: input grad is {tensor.grad.dtype}"
+            assert tensor.grad.shape == tensor.shape
+
+
+def scaled_backward(op, factor):
+    """A copy of `op` whose backward is off by `factor`: a planted bug."""
+
+    class Mutant(op, register=False):
+        def backward(self, grad, out):
+            return [None if g is None else g * factor for g in super().backward(grad, out)]
+
+    Mutant.__name__ = f"{op.__name__}Scaled"
+    return Mutant
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@settings(max_examples=15)
+@given(data=st.data())
+def test_property_test_catches_a_wrong_backward(name, data):
+    """The same check fails when the op's backward is scaled by 1.5: the test can fail."""
+    case = data.draw(op_cases(OPS[name]), label="case")
+    mutant = scaled_backward(OPS[name], 1.5)
+    analytic_is_zero = all(np.allclose(g.data, 0) for g in _grads(case) if g is not None)
+    if analytic_is_zero:  # scaling zero changes nothing; such a draw cannot show the bug
+        return
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda *xs: mutant.apply(*xs, **case.params), case.inputs)
+
+
+def _grads(case):
+    with warnings.catch_warnings():
+        out = case.run()
+        out.backward(np.ones(out.shape))
+    return [t.grad for t in case.inputs if t.requires_grad]
