@@ -6,7 +6,7 @@ Every op lives in `minigrad.ops`; the operators below only dispatch to it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -204,12 +204,7 @@ class Tensor:
         `create_graph=True` the backward pass is itself recorded, so gradients can be
         differentiated again (the graph is then retained unless retain_graph=False).
         """
-        upstream = _root_grad(self, grad, "backward")
-        retain = create_graph if retain_graph is None else retain_graph
-        grads = _walk_backward(self, upstream, retain, create_graph)
-        with set_grad_enabled(create_graph):
-            for leaf, leaf_grad in grads.values():
-                leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
+        backpropagate(self, grad, retain_graph, create_graph)
 
     # ----- operators (each dispatches to one op in minigrad.ops) ------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -407,8 +402,32 @@ def topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
+Observer = Callable[[Tensor, Tensor, list], None]
+
+
+def backpropagate(
+    output: Tensor,
+    grad: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    observe: Observer | None = None,
+) -> None:
+    """What `Tensor.backward` does; `observe(tensor, upstream_grad, input_grads)` is called
+    after each node's backward, in the order backprop runs (for step-by-step traces)."""
+    upstream = _root_grad(output, grad, "backward")
+    retain = create_graph if retain_graph is None else retain_graph
+    leaves = _walk_backward(output, upstream, retain, create_graph, observe)
+    with set_grad_enabled(create_graph):
+        for leaf, leaf_grad in leaves.values():
+            leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
+
+
 def _walk_backward(
-    root: Tensor, upstream: Tensor, retain_graph: bool, create_graph: bool
+    root: Tensor,
+    upstream: Tensor,
+    retain_graph: bool,
+    create_graph: bool,
+    observe: Observer | None = None,
 ) -> dict[int, tuple[Tensor, Tensor]]:
     """Run every op's backward from `root`; return {id: (leaf, gradient)} for the leaves."""
     if root.op is None:
@@ -429,14 +448,17 @@ def _walk_backward(
                     "earlier backward(); pass retain_graph=True to that first call to "
                     "backpropagate through the same graph again."
                 )
-            input_grads = op.backward(grad, tensor)
+            input_grads = [
+                _to_input_shape(parent, parent_grad)
+                for parent, parent_grad in zip(op.inputs, op.backward(grad, tensor))
+            ]
             if not retain_graph:
                 op.release()
+            if observe is not None:
+                observe(tensor, grad, input_grads)
             for parent, parent_grad in zip(op.inputs, input_grads):
-                if parent_grad is None or not parent.requires_grad:
+                if parent_grad is None:
                     continue
-                if parent_grad.shape != parent.shape:
-                    parent_grad = ops.unbroadcast(parent_grad, parent.shape)
                 key = id(parent)
                 if parent.op is None:
                     if key in leaves:
@@ -447,6 +469,13 @@ def _walk_backward(
                 else:
                     pending[key] = parent_grad
     return leaves
+
+
+def _to_input_shape(parent: Tensor, grad: Tensor | None) -> Tensor | None:
+    """Drop gradients nobody asked for; sum broadcast ones back to the input's shape."""
+    if grad is None or not parent.requires_grad:
+        return None
+    return ops.unbroadcast(grad, parent.shape) if grad.shape != parent.shape else grad
 
 
 def gradients(
