@@ -4,6 +4,7 @@ local HTTP mirror and a fake npm, the pickle-free cache, and one check of the re
 from __future__ import annotations
 
 import hashlib
+import sys
 import tempfile
 
 import numpy as np
@@ -150,6 +151,13 @@ def test_failing_mirror_is_retried_then_the_next_one_used(tmp_path):
     assert_fake_files_in(tmp_path)
 
 
+def test_download_works_without_the_optional_tqdm(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    with Mirror(good_routes()) as mirror:
+        fetch_mnist(tmp_path, files=FAKE.files, sources=offline(mirror.url))
+    assert_fake_files_in(tmp_path)
+
+
 def test_file_failing_its_checksum_is_rejected_and_never_lands(tmp_path):
     corrupt = {f"{spec.name}.gz": FAKE.corrupt_gzipped(spec.name) for spec in FAKE.files}
     with Mirror(corrupt) as bad, Mirror(good_routes()) as good:
@@ -258,9 +266,13 @@ def test_cache_is_a_plain_npz_that_replaces_the_idx_files(tmp_path):
 
 
 def test_tampered_cache_is_discarded_and_rebuilt(tmp_path):
-    FAKE.write(tmp_path)
     tampered = dict(FAKE.arrays, x_test=FAKE.arrays["x_test"] ^ 1)
     np.savez(tmp_path / CACHE_NAME, **tampered)
+    with pytest.raises(FetchError):
+        load_arrays(tmp_path, files=FAKE.files, sources=offline())
+    assert not (tmp_path / CACHE_NAME).exists(), "discarded even when no rebuild is possible"
+    np.savez(tmp_path / CACHE_NAME, **tampered)
+    FAKE.write(tmp_path)
     arrays = load_arrays(tmp_path, files=FAKE.files, sources=offline())
     np.testing.assert_array_equal(arrays["x_test"], FAKE.arrays["x_test"])
     with np.load(tmp_path / CACHE_NAME) as rebuilt:
