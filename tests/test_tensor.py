@@ -1,0 +1,280 @@
+"""Graph semantics of Tensor and backward: what a user relies on beyond each op's rule."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import minigrad
+import minigrad.functional as F
+from minigrad import Tensor, no_grad
+
+
+def leaf(values, dtype=np.float64):
+    return Tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+
+
+# ----- construction and dtypes -------------------------------------------------------------
+def test_python_numbers_and_lists_default_to_float32():
+    assert Tensor(1.5).dtype == np.float32
+    assert Tensor([[1, 2], [3, 4]]).dtype == np.float32
+
+
+def test_numpy_arrays_keep_their_dtype():
+    assert Tensor(np.zeros(3)).dtype == np.float64
+    assert Tensor(np.zeros(3, np.float32)).dtype == np.float32
+    assert Tensor(np.array([1, 2, 3])).dtype == np.int64
+
+
+def test_requires_grad_on_integers_is_a_clear_error():
+    with pytest.raises(TypeError, match="floating dtype"):
+        Tensor(np.array([1, 2]), requires_grad=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_python_scalars_do_not_upcast(dtype):
+    x = leaf([1.0, 2.0], dtype)
+    y = (x * 2.5 + 1 - 0.5) / 3.0**1
+    y = (y**2).sum() + np.float64(2.0) * x.sum()
+    assert y.dtype == dtype
+    y.backward()
+    assert x.grad.dtype == dtype
+
+
+def test_ndarray_on_the_left_gives_a_tensor():
+    x = leaf([1.0, 2.0])
+    for result in (np.ones(2) + x, np.ones(2) * x, np.ones(2) - x, np.ones(2) / x):
+        assert isinstance(result, Tensor)
+    (np.array([3.0, 4.0]) * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 4.0])
+
+
+def test_comparisons_are_outside_the_graph():
+    x = leaf([1.0, -2.0])
+    mask = x > 0
+    assert mask.dtype == np.bool_ and not mask.requires_grad
+    assert (x == x).data.all()
+
+
+def test_attributes():
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, name="x")
+    assert (x.shape, x.ndim, x.size, x.is_leaf, x.name) == ((2, 3), 2, 6, True, "x")
+    assert x.T.shape == (3, 2)
+    assert x.numpy() is x.data
+    assert Tensor(3.0).item() == 3.0
+    y = x * 2
+    assert not y.is_leaf and y.op.name == "mul"
+    assert y.detach().is_leaf and not y.detach().requires_grad
+
+
+# ----- accumulation and graph lifetime -----------------------------------------------------
+def test_leaf_gradients_accumulate_across_backward_calls():
+    x = leaf([1.0, 2.0])
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [6.0, 6.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_a_tensor_used_many_times_receives_every_contribution():
+    x = leaf(2.0)
+    shared = x * x  # x^2, used three times
+    (shared + shared * shared + shared.exp()).backward()
+    expected = 2 * 2 + 4 * 2**3 + np.exp(4) * 2 * 2
+    np.testing.assert_allclose(x.grad.data, expected)
+
+
+def test_non_leaf_gradients_kept_only_with_retain_grad():
+    x = leaf([1.0, 2.0])
+    hidden = x * 2
+    kept = x * 3
+    kept.retain_grad()
+    (hidden + kept).sum().backward()
+    assert hidden.grad is None
+    np.testing.assert_allclose(kept.grad.data, [1.0, 1.0])
+
+
+def test_second_backward_through_released_graph_says_retain_graph():
+    x = leaf([1.0, 2.0])
+    loss = (x.exp() * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf([1.0, 2.0])
+    loss = (x.exp() * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * (np.exp([1, 2]) * (1 + np.array([1, 2]))))
+
+
+def test_backward_on_non_scalar_needs_grad():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"shape \(2,\).*\.sum\(\)"):
+        (x * 2).backward()
+    (x * 2).backward(grad=np.array([1.0, 10.0]))
+    np.testing.assert_allclose(x.grad.data, [2.0, 20.0])
+
+
+def test_backward_without_requires_grad_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (Tensor([1.0]) * 2).sum().backward()
+
+
+def test_deep_chain_has_no_recursion_limit():
+    x = leaf(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_no_grad_records_nothing_as_context_and_decorator():
+    x = leaf([1.0])
+    with no_grad():
+        y = x * 2
+    assert y.op is None and not y.requires_grad
+
+    @no_grad()
+    def double(t):
+        return t * 2
+
+    assert double(x).op is None
+    assert (x * 2).op is not None  # recording resumes afterwards
+
+
+# ----- higher order ------------------------------------------------------------------------
+def test_second_derivative_of_tanh_matches_closed_form():
+    x = leaf([-1.0, 0.3, 2.0])
+    (first,) = minigrad.gradients(x.tanh().sum(), [x], create_graph=True)
+    first.sum().backward()
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(x.grad.data, -2 * t * (1 - t**2), rtol=1e-12)
+
+
+def test_hessian_vector_product_matches_closed_form():
+    # f(x) = sum(x^3) + x0 * x1  ->  H = diag(6x) + [[0,1],[1,0]]
+    x = leaf([1.5, -2.0])
+    v = np.array([0.3, 0.7])
+    f = (x**3).sum() + x[0] * x[1]
+    (g,) = minigrad.gradients(f, [x], create_graph=True)
+    (g * Tensor(v)).sum().backward()
+    hessian = np.diag(6 * x.data) + np.array([[0.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_allclose(x.grad.data, hessian @ v)
+
+
+def test_backward_create_graph_makes_grad_differentiable():
+    x = leaf(0.7)
+    (x**4).backward(create_graph=True)
+    first = x.grad
+    x.grad = None
+    first.backward()
+    np.testing.assert_allclose(x.grad.data, 12 * 0.7**2)
+
+
+def test_functional_grad_and_value_and_grad():
+    def f(x, y):
+        return (x * y).sum() + (x**2).sum()
+
+    value, grads = minigrad.value_and_grad(f, argnums=(0, 1))(np.array([1.0, 2.0]), np.ones(2))
+    np.testing.assert_allclose(value.data, 3 + 5)
+    np.testing.assert_allclose(grads[0].data, [3.0, 5.0])
+    np.testing.assert_allclose(grads[1].data, [1.0, 2.0])
+    d2 = minigrad.grad(minigrad.grad(lambda t: t.tanh()))(leaf(0.5))
+    np.testing.assert_allclose(d2.data, -2 * np.tanh(0.5) * (1 - np.tanh(0.5) ** 2))
+
+
+# ----- ops' edges ---------------------------------------------------------------------------
+def test_repeated_indices_accumulate():
+    x = leaf([1.0, 2.0, 3.0])
+    x[np.array([0, 0, 2, 0])].sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 0.0, 1.0])
+
+
+def test_boolean_mask_index():
+    x = leaf([1.0, -2.0, 3.0])
+    x[x.data > 0].sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1.0, 0.0, 1.0])
+
+
+def test_batched_matmul_broadcasts_batch_dims():
+    a = leaf(np.ones((2, 1, 3, 4)))
+    b = leaf(np.ones((5, 4, 2)))
+    out = a @ b
+    assert out.shape == (2, 5, 3, 2)
+    out.sum().backward()
+    assert a.grad.shape == a.shape and b.grad.shape == b.shape
+    np.testing.assert_allclose(a.grad.data, 5 * 2)
+
+
+def test_sigmoid_has_no_overflow_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.sigmoid(Tensor(np.array([-1000.0, 0.0, 1000.0], np.float32)))
+    np.testing.assert_allclose(y.data, [0.0, 0.5, 1.0])
+
+
+def test_matmul_error_names_op_and_shapes():
+    with pytest.raises(ValueError, match=r"matmul: cannot multiply \(3, 4\) by \(5, 2\)"):
+        Tensor(np.ones((3, 4))) @ Tensor(np.ones((5, 2)))
+
+
+def test_broadcast_error_names_op_and_shapes():
+    with pytest.raises(ValueError, match=r"add: .*\(3,\), \(4,\)"):
+        Tensor(np.ones(3)) + Tensor(np.ones(4))
+
+
+# ----- losses -------------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_fused_cross_entropy_equals_composed_twin(reduction):
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 2, 1, 2])
+    fused_in, twin_in = leaf(rng.normal(size=(4, 3))), leaf(rng.normal(size=(4, 3)))
+    twin_in.data[...] = fused_in.data
+    fused = F.softmax_cross_entropy(fused_in, labels, reduction=reduction)
+    twin = F.softmax_cross_entropy_composed(twin_in, labels, reduction=reduction)
+    np.testing.assert_allclose(fused.data, twin.data, rtol=1e-12)
+    fused.sum().backward()
+    twin.sum().backward()
+    np.testing.assert_allclose(fused_in.grad.data, twin_in.grad.data, rtol=1e-12)
+
+
+def test_cross_entropy_one_hot_equals_labels():
+    logits = np.random.default_rng(1).normal(size=(3, 4))
+    labels = np.array([3, 0, 1])
+    one_hot = np.eye(4)[labels]
+    a = F.softmax_cross_entropy(Tensor(logits), labels)
+    b = F.softmax_cross_entropy(Tensor(logits), one_hot)
+    np.testing.assert_allclose(a.data, b.data)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_finite_for_huge_logits(dtype):
+    logits = leaf([[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3]], dtype)
+    loss = F.softmax_cross_entropy(logits, np.array([1, 1]))
+    loss.backward()
+    assert np.isfinite(loss.data) and np.isfinite(logits.grad.data).all()
+    assert loss.dtype == dtype
+    np.testing.assert_allclose(loss.data, 1e4, rtol=1e-6)
+
+
+def test_cross_entropy_rejects_bad_labels():
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.2"):
+        F.softmax_cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        F.softmax_cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 1, 2]))
+
+
+def test_book_losses():
+    y = Tensor(np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]))
+    t = np.zeros(10)
+    t[2] = 1
+    # The book's worked examples (chapter 4): 0.0975 and 0.5108.
+    np.testing.assert_allclose(F.mean_squared_error(y, t).data, 0.0975, atol=1e-4)
+    np.testing.assert_allclose(F.cross_entropy_error(y, t).data, 0.5108, atol=1e-4)
+    batch = Tensor(np.stack([y.data, y.data]))
+    np.testing.assert_allclose(F.cross_entropy(batch, np.array([2, 2])).data, 0.5108, atol=1e-4)
