@@ -689,3 +689,20 @@ class SoftmaxCrossEntropy(Op):
             f"softmax_cross_entropy: logits {logits} and target {target} do not fit: logits "
             "must be (N, C) and target either integer labels (N,) or probabilities (N, C)"
         )
+
+
+def markdown_table() -> str:
+    """The registry as the README's ops table (a test keeps the two in step)."""
+    rows = ["| op | inputs | params | test domain | kinks |", "|---|---|---|---|---|"]
+    built_in = {name: op for name, op in OPS.items() if op.__module__ == __name__}
+    for name, op in sorted(built_in.items()):
+        inputs = "any number" if op.arity is None else str(op.arity)
+        params = ", ".join(op.params) or "-"
+        domain = op.domain if isinstance(op.domain[0], tuple) else (op.domain,)
+        shown_domain = ", ".join(f"({low:g}, {high:g})" for low, high in domain)
+        kinks = ", ".join(f"{k:g}" for k in op(**op.examples).kinks())
+        rows.append(
+            f"| `{name}` | {inputs} | {params} | {shown_domain} | "
+            f"{kinks or ('ties' if op.distinct else '-')} |"
+        )
+    return "\n".join(rows)

@@ -278,3 +278,12 @@ def test_book_losses():
     np.testing.assert_allclose(F.cross_entropy_error(y, t).data, 0.5108, atol=1e-4)
     batch = Tensor(np.stack([y.data, y.data]))
     np.testing.assert_allclose(F.cross_entropy(batch, np.array([2, 2])).data, 0.5108, atol=1e-4)
+
+
+def test_readme_lists_every_registered_op():
+    from pathlib import Path
+
+    from minigrad.ops import markdown_table
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert markdown_table() in readme, "README ops table is stale: paste markdown_table()"
