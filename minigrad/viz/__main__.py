@@ -1,0 +1,93 @@
+"""Draw the example graphs: `python -m minigrad.viz [--out DIR] [--format svg|png|pdf]`.
+
+- mlp_graph / mlp_graph_expanded: one training step of a 784-50-10 MLP (the book's
+  TwoLayerNet shape) on a random batch, collapsed to one box per layer, and in full;
+- tanh_second_derivative: the graph `backward(create_graph=True)` builds for d²/dx² tanh(x);
+- neuron_backward: micrograd's neuron with its values, gradients and numbered backward steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from minigrad import functional as F
+from minigrad.tensor import Tensor, gradients, module_scope
+from minigrad.viz.graph import FORMATS, draw
+from minigrad.viz.trace import BackwardTrace, trace_backward
+
+
+def mlp_training_step(batch: int = 100, hidden: int = 50, seed: int = 0) -> Tensor:
+    """The loss of a 784-hidden-10 MLP on random images, after backward."""
+    rng = np.random.default_rng(seed)
+    images = Tensor(rng.random((batch, 784), dtype=np.float32), name="images")
+    labels = Tensor(rng.integers(0, 10, batch), name="labels")
+
+    def parameter(name: str, *shape: int) -> Tensor:
+        values = 0.01 * rng.standard_normal(shape) if len(shape) == 2 else np.zeros(shape)
+        return Tensor(values.astype(np.float32), requires_grad=True, name=name)
+
+    fc1 = parameter("fc1.weight", 784, hidden), parameter("fc1.bias", hidden)
+    fc2 = parameter("fc2.weight", hidden, 10), parameter("fc2.bias", 10)
+    with module_scope("fc1"):
+        hidden_out = F.linear(images, *fc1)
+    activations = F.relu(hidden_out)
+    with module_scope("fc2"):
+        logits = F.linear(activations, *fc2)
+    loss = F.softmax_cross_entropy(logits, labels)
+    loss.name = "loss"
+    loss.backward()
+    return loss
+
+
+def tanh_second_derivative(at: float = 0.5) -> Tensor:
+    """d²/dx² tanh(x) as a tensor whose graph is the backward pass of the backward pass."""
+    x = Tensor(at, requires_grad=True, name="x", dtype=np.float64)
+    y = x.tanh()
+    (first,) = gradients(y, [x], create_graph=True)
+    (second,) = gradients(first, [x], create_graph=True)
+    second.name = "d²tanh/dx²"
+    return second
+
+
+def neuron_trace() -> tuple[Tensor, BackwardTrace]:
+    """micrograd's two-input neuron, o = tanh(x1*w1 + x2*w2 + b), traced through backward."""
+    x1, x2 = Tensor(2.0, name="x1"), Tensor(0.0, name="x2")
+    w1 = Tensor(-3.0, requires_grad=True, name="w1")
+    w2 = Tensor(1.0, requires_grad=True, name="w2")
+    b = Tensor(6.8813735870195432, requires_grad=True, name="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.name = "n"
+    o = n.tanh()
+    o.name = "o"
+    return o, trace_backward(o)
+
+
+def draw_examples(out: Path, fmt: str = "svg") -> list[str]:
+    loss = mlp_training_step()
+    o, trace = neuron_trace()
+    return [
+        draw(loss, path=out / f"mlp_graph.{fmt}", collapse=True),
+        draw(loss, path=out / f"mlp_graph_expanded.{fmt}", show_values=True),
+        draw(
+            tanh_second_derivative(), path=out / f"tanh_second_derivative.{fmt}", show_values=True
+        ),
+        draw(o, path=out / f"neuron_backward.{fmt}", show_values=True, trace=trace),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m minigrad.viz", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures")
+    parser.add_argument("--format", choices=FORMATS, default="svg")
+    args = parser.parse_args(argv)
+    for path in draw_examples(args.out, args.format):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
