@@ -1,0 +1,433 @@
+"""Layers as objects that own their parameters: `Module`, `Linear`, `MLP` and friends.
+
+A module's Parameters and sub-Modules are found from its attributes, so a model is plain
+Python. Every parameter is named by its dotted path (`layers.0.weight`), and each call of a
+sub-module tags the ops it records with that path, which is what graph pictures group by.
+Weights are saved as `.npz` and read without pickle, so a weights file cannot run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minigrad import functional as F
+from minigrad.tensor import Tensor, as_array, module_scope
+
+__all__ = [
+    "MLP",
+    "Dropout",
+    "Linear",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "StateDictError",
+    "Tanh",
+    "atomic_path",
+]
+
+Seed = int | np.random.Generator | None
+
+
+class Parameter(Tensor):
+    """A tensor a Module trains: it always requires grad. Float32 unless given an array."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, name: str | None = None) -> None:
+        super().__init__(as_array(data), requires_grad=True, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__().removeprefix("Tensor")
+
+
+class StateDictError(ValueError):
+    """Weights that do not fit a model; lists every missing, unexpected or wrong-shaped name."""
+
+    def __init__(
+        self,
+        caller: str,
+        missing: list[str],
+        unexpected: list[str],
+        mismatched: dict[str, tuple[tuple[int, ...], tuple[int, ...]]],
+    ) -> None:
+        problems = []
+        if missing:
+            problems.append(f"missing: {', '.join(missing)}")
+        if unexpected:
+            problems.append(f"unexpected: {', '.join(unexpected)}")
+        for name, (expected, got) in mismatched.items():
+            problems.append(f"{name} has shape {got}, the model needs {expected}")
+        super().__init__(
+            f"{caller}: the weights do not fit this model ({'; '.join(problems)}). Build the "
+            "model with the sizes the weights were trained with."
+        )
+        self.missing = missing
+        self.unexpected = unexpected
+        self.mismatched = mismatched
+
+
+def check_arrays(
+    caller: str, expected: Mapping[str, tuple[int, ...]], given: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    """`given` as arrays, after checking its names and shapes against `expected`."""
+    arrays = {name: as_array(value) for name, value in given.items()}
+    mismatched = {
+        name: (shape, arrays[name].shape)
+        for name, shape in expected.items()
+        if name in arrays and arrays[name].shape != shape
+    }
+    missing = [name for name in expected if name not in arrays]
+    unexpected = [name for name in arrays if name not in expected]
+    if missing or unexpected or mismatched:
+        raise StateDictError(caller, missing, unexpected, mismatched)
+    for name, array in arrays.items():
+        if array.dtype.kind not in "fiu":
+            raise TypeError(f"{caller}: {name} holds {array.dtype} values; weights are numbers")
+    return arrays
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+class Module:
+    """Base class of layers and models: subclass it and write `forward`.
+
+    Attributes holding a `Parameter` or a `Module` are registered by being set: they show
+    up in `parameters()`, `state_dict()` and `train()`/`eval()`, and are named by their
+    dotted path from the model that holds them.
+    """
+
+    training: bool = True
+    _path: str = ""  # dotted path from the outermost module; "" for that module itself
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: a Module must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._path:
+            return self.forward(*args, **kwargs)
+        with module_scope(self._path):
+            return self.forward(*args, **kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if isinstance(value, Parameter):
+            value.name = _join(self._path, name)
+        elif isinstance(value, Module):
+            value._set_path(_join(self._path, name))
+
+    def _set_path(self, path: str) -> None:
+        object.__setattr__(self, "_path", path)
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                value.name = _join(path, name)
+            elif isinstance(value, Module):
+                value._set_path(_join(path, name))
+
+    # ----- what a module holds ------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module inside it, with dotted names ("" for this one)."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(_join(prefix, name))
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter once, named by its dotted path (`layers.0.weight`)."""
+        seen: set[int] = set()
+        for path, module in self.named_modules():
+            for name, value in vars(module).items():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield _join(path, name), value
+
+    def parameters(self) -> list[Parameter]:
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (set them to None, which costs nothing)."""
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and all inside it to training behaviour (dropout on)."""
+        for _, module in self.named_modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Switch to inference behaviour (dropout off)."""
+        return self.train(False)
+
+    # ----- weights --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's array, keyed by dotted name."""
+        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Copy arrays into the parameters (cast to their dtype).
+
+        Nothing is changed unless every name and shape fits; otherwise `StateDictError`
+        lists every missing, unexpected and wrong-shaped entry.
+        """
+        parameters = dict(self.named_parameters())
+        shapes = {name: parameter.shape for name, parameter in parameters.items()}
+        arrays = check_arrays(f"{type(self).__name__}.load_state_dict", shapes, state)
+        for name, array in arrays.items():
+            parameters[name].data[...] = array
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write `state_dict()` to an `.npz` file, atomically (never a half-written file)."""
+        path = Path(path)
+        with atomic_path(path) as temporary, open(temporary, "wb") as out:
+            np.savez(out, **self.state_dict())
+        return path
+
+    def load(self, path: str | os.PathLike[str]) -> Module:
+        """Load weights written by `save` (or any `.npz` with the same names and shapes)."""
+        self.load_state_dict(read_npz(path))
+        return self
+
+    # ----- printing ---------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        children = "\n".join(f"({name}): {child!r}" for name, child in self.named_children())
+        return f"{head}\n{textwrap.indent(children, '  ')}\n)" if children else head + ")"
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """The arrays in an `.npz` file, read with `allow_pickle=False`: a file cannot run code."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, AttributeError, TypeError) as error:
+        # A pickle, a bare .npy array (no .files, no context manager) or random bytes.
+        raise ValueError(
+            f"{path} is not a weights .npz file ({error}). Weights are read without pickle "
+            "so that opening them can never run code; convert a pickled file first."
+        ) from error
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path next to `path`, renamed to `path` only if the block succeeds.
+
+    Readers never see a half-written file, and a failure leaves nothing behind.
+    """
+    path = Path(path)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+# ----- layers ---------------------------------------------------------------------------------
+def _generator(seed: Seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def init_std(init: str | float, fan_in: int) -> float:
+    """The standard deviation of a layer's normal initial weights.
+
+    "he": sqrt(2 / fan_in), for ReLU; "xavier": sqrt(1 / fan_in), for sigmoid and tanh
+    (both as the book defines them); a number is used as is (the book's
+    `weight_init_std=0.01`, or 1.0 for Nielsen's `randn`).
+    """
+    if isinstance(init, (int, float)) and not isinstance(init, bool):
+        return float(init)
+    if init == "he":
+        return float(np.sqrt(2.0 / fan_in))
+    if init == "xavier":
+        return float(np.sqrt(1.0 / fan_in))
+    raise ValueError(f"init must be 'he', 'xavier' or a standard deviation, got {init!r}")
+
+
+class Linear(Module):
+    """y = x @ weight + bias, with weight shaped (in_features, out_features) as the book's W1.
+
+    Weights are drawn from a normal distribution (`init`, see `init_std`); biases start at 0.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        init: str | float = "xavier",
+        rng: Seed = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        std = init_std(init, in_features)
+        weight = _generator(rng).standard_normal((in_features, out_features)) * std
+        self.weight = Parameter(weight.astype(dtype))
+        self.bias = Parameter(np.zeros(out_features, dtype=dtype))
+
+    def forward(self, x: Any) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]} -> {self.weight.shape[1]}"
+
+
+class ReLU(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanh(x)
+
+
+class Dropout(Module):
+    """Zero each input with probability p while training, and scale the rest by 1 / (1 - p)
+    ("inverted" dropout), so evaluation needs no rescaling: in eval mode it does nothing."""
+
+    def __init__(self, p: float = 0.5, rng: Seed = None) -> None:
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+        self.rng = _generator(rng)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        x = F.tensor(x)
+        kept = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        scale = np.asarray(1.0 / (1.0 - self.p), dtype=x.dtype)
+        return x * Tensor.wrap(kept * scale)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Sequential(Module):
+    """Modules applied one after the other; the i-th is named "i" (`layers.0.weight`)."""
+
+    def __init__(self, *modules: Module) -> None:
+        for index, module in enumerate(modules):
+            setattr(self, str(index), module)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.named_children())
+
+    def __iter__(self) -> Iterator[Module]:
+        return (module for _, module in self.named_children())
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self)[index]
+
+    def forward(self, x: Any) -> Any:
+        for module in self:
+            x = module(x)
+        return x
+
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": F.relu,
+    "sigmoid": F.sigmoid,
+    "tanh": F.tanh,
+}
+
+
+def _check_activation(name: str | None) -> str | None:
+    if name is not None and name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    return name
+
+
+class MLP(Module):
+    """A fully connected network from a list of layer sizes, as Nielsen's `Network([784, 30, 10])`.
+
+    Each hidden layer computes h = activation(h @ W + b), then dropout while training; the
+    last layer gives scores (logits), or `output_activation` of them (Nielsen's sigmoid
+    output). `init` defaults to He for ReLU and Xavier otherwise (see `init_std`).
+    """
+
+    def __init__(
+        self,
+        sizes: list[int] | tuple[int, ...],
+        activation: str = "relu",
+        output_activation: str | None = None,
+        init: str | float | None = None,
+        dropout: float = 0.0,
+        rng: Seed = None,
+    ) -> None:
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: sizes needs an input and an output size, got {sizes}")
+        rng = _generator(rng)
+        init = init if init is not None else ("he" if activation == "relu" else "xavier")
+        self.sizes = tuple(int(size) for size in sizes)
+        self.activation = _check_activation(activation)
+        self.output_activation = _check_activation(output_activation)
+        self.layers = Sequential(*(Linear(a, b, init, rng) for a, b in pairwise(self.sizes)))
+        self.dropouts = Sequential(*(Dropout(dropout, rng) for _ in self.sizes[2:]))
+
+    def forward(self, x: Any) -> Tensor:
+        sigma = ACTIVATIONS[self.activation]
+        *hidden, last = self.layers
+        h = x
+        for layer, dropout in zip(hidden, self.dropouts):
+            h = dropout(sigma(layer(h)))
+        y = last(h)
+        return ACTIVATIONS[self.output_activation](y) if self.output_activation else y
+
+    def book_params(self) -> dict[str, np.ndarray]:
+        """The weights under the book's names W1, b1, W2, ... (copies), for its code."""
+        params = {}
+        for number, layer in enumerate(self.layers, start=1):
+            params[f"W{number}"] = layer.weight.data.copy()
+            params[f"b{number}"] = layer.bias.data.copy()
+        return params
+
+    def load_book_params(self, params: Mapping[str, Any]) -> MLP:
+        """Load weights stored under the book's names (W1, b1, W2, b2, ...), layer by layer.
+
+        This is how weights trained elsewhere (a NumPy TwoLayerNet's `params`, or the book's
+        `sample_weight.pkl` once converted to `.npz`) run in minigrad.
+        """
+        shapes = {}
+        for number, layer in enumerate(self.layers, start=1):
+            shapes[f"W{number}"] = layer.weight.shape
+            shapes[f"b{number}"] = layer.bias.shape
+        arrays = check_arrays("MLP.load_book_params", shapes, params)
+        for number, layer in enumerate(self.layers, start=1):
+            layer.weight.data[...] = arrays[f"W{number}"]
+            layer.bias.data[...] = arrays[f"b{number}"]
+        return self
+
+    def extra_repr(self) -> str:
+        extras = [f"sizes={list(self.sizes)}", f"activation={self.activation!r}"]
+        if self.output_activation:
+            extras.append(f"output_activation={self.output_activation!r}")
+        return ", ".join(extras)

@@ -1,0 +1,286 @@
+"""Optimizers that update parameters in place from their `.grad`, and learning-rate schedules.
+
+Every update is plain NumPy on `param.data`, outside the graph, so a step records nothing
+and allocates little. Each rule is written as the formula it implements; the names and
+defaults follow PyTorch, and the docstrings say where the book's versions differ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "AdamW",
+    "CosineLR",
+    "Optimizer",
+    "RMSprop",
+    "StepLR",
+    "clip_grad_norm",
+]
+
+State = dict[str, Any]
+
+
+def _check_range(caller: str, name: str, value: float, low: float, high: float) -> None:
+    if not low <= value < high:
+        raise ValueError(f"{caller}: {name} must be in [{low}, {high}), got {value}")
+
+
+class Optimizer:
+    """Holds the parameters and one state dict per parameter; subclasses write `update`."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+        caller = type(self).__name__
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{caller}: got no parameters to optimize")
+        for index, param in enumerate(self.params):
+            if not (isinstance(param, Tensor) and param.requires_grad and param.is_leaf):
+                raise TypeError(
+                    f"{caller}: parameter {index} ({getattr(param, 'name', None) or param!r:.60}) "
+                    "must be a leaf Tensor with requires_grad=True, such as model.parameters()"
+                )
+        _check_range(caller, "lr", lr, 0.0, math.inf)
+        self.lr = lr
+        self.state: list[State] = [{} for _ in self.params]
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (None, so the next backward stores fresh arrays)."""
+        for param in self.params:
+            param.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        for param, state in zip(self.params, self.state):
+            if param.grad is not None:
+                self.update(param.data, param.grad.data, state)
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: State) -> None:
+        """Change `param` in place; never write into `grad` (it may be shared)."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: param -= lr * g.
+
+    With momentum: v = momentum * v + g, then step along v (Nesterov: along g + momentum * v).
+    weight_decay adds weight_decay * param to g (L2 regularisation). The book's Momentum
+    keeps v = momentum * v - lr * g instead: the same steps while lr is constant.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        _check_range("SGD", "momentum", momentum, 0.0, 1.0)
+        _check_range("SGD", "weight_decay", weight_decay, 0.0, math.inf)
+        if nesterov and momentum == 0.0:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+
+    def update(self, param, grad, state):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if self.momentum:
+            if "velocity" not in state:
+                state["velocity"] = grad.copy()
+            else:
+                state["velocity"] *= self.momentum
+                state["velocity"] += grad
+            velocity = state["velocity"]
+            grad = grad + self.momentum * velocity if self.nesterov else velocity
+        param -= self.lr * grad
+
+
+class AdaGrad(Optimizer):
+    """Per-weight learning rates that shrink with the gradients seen so far (the book's).
+
+    h += g * g;  param -= lr * g / (sqrt(h) + eps)
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 0.01, eps: float = 1e-7) -> None:
+        super().__init__(params, lr)
+        self.eps = eps
+
+    def update(self, param, grad, state):
+        if "sum_sq" not in state:
+            state["sum_sq"] = np.zeros_like(param)
+        sum_sq = state["sum_sq"]
+        sum_sq += grad * grad
+        denominator = np.sqrt(sum_sq)
+        denominator += self.eps
+        param -= self.lr * grad / denominator
+
+
+class RMSprop(Optimizer):
+    """AdaGrad with a forgetting average of squared gradients (the book's decay_rate is alpha).
+
+    h = alpha * h + (1 - alpha) * g * g;  param -= lr * g / (sqrt(h) + eps)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(params, lr)
+        _check_range("RMSprop", "alpha", alpha, 0.0, 1.0)
+        self.alpha = alpha
+        self.eps = eps
+
+    def update(self, param, grad, state):
+        if "mean_sq" not in state:
+            state["mean_sq"] = np.zeros_like(param)
+        mean_sq = state["mean_sq"]
+        mean_sq *= self.alpha
+        mean_sq += (1 - self.alpha) * grad * grad
+        denominator = np.sqrt(mean_sq)
+        denominator += self.eps
+        param -= self.lr * grad / denominator
+
+
+class Adam(Optimizer):
+    """Momentum plus RMSprop, with bias correction for the zero-initialised averages.
+
+    m = b1 * m + (1 - b1) * g;  v = b2 * v + (1 - b2) * g * g   (t counts this param's steps)
+    param -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
+    weight_decay adds weight_decay * param to g (L2; see AdamW for the decoupled form).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        caller = type(self).__name__
+        _check_range(caller, "betas[0]", betas[0], 0.0, 1.0)
+        _check_range(caller, "betas[1]", betas[1], 0.0, 1.0)
+        _check_range(caller, "weight_decay", weight_decay, 0.0, math.inf)
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+
+    def update(self, param, grad, state):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        self.adam_step(param, grad, state)
+
+    def adam_step(self, param: np.ndarray, grad: np.ndarray, state: State) -> None:
+        beta1, beta2 = self.betas
+        if "step" not in state:
+            state.update(step=0, m=np.zeros_like(param), v=np.zeros_like(param))
+        state["step"] += 1
+        m, v, step = state["m"], state["v"], state["step"]
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        denominator = np.sqrt(v)
+        denominator /= math.sqrt(1 - beta2**step)
+        denominator += self.eps
+        param -= (self.lr / (1 - beta1**step)) * m / denominator
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: param -= lr * weight_decay * param, then Adam's step.
+
+    Unlike L2 in Adam, the decay is not divided by sqrt(v), so every weight shrinks alike.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def update(self, param, grad, state):
+        if self.weight_decay:
+            param *= 1 - self.lr * self.weight_decay
+        self.adam_step(param, grad, state)
+
+
+def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
+    """Scale all gradients together so their global L2 norm is at most `max_norm`.
+
+    Returns the norm before clipping. Gradients are replaced, not scaled in place, since
+    two parameters may share one gradient array.
+    """
+    with_grad = [param for param in params if param.grad is not None]
+    total = math.sqrt(sum(float(np.vdot(p.grad.data, p.grad.data)) for p in with_grad))
+    if total > max_norm:
+        scale = max_norm / (total + 1e-6)
+        for param in with_grad:
+            param.grad = Tensor.wrap(param.grad.data * np.asarray(scale, param.grad.dtype))
+    return total
+
+
+class LRSchedule:
+    """Sets `optimizer.lr` from the number of `step()` calls (per batch or per epoch)."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.steps = 0
+
+    def step(self) -> None:
+        self.steps += 1
+        self.optimizer.lr = self.lr_at(self.steps)
+
+    def lr_at(self, steps: int) -> float:
+        raise NotImplementedError
+
+
+class StepLR(LRSchedule):
+    """Multiply the learning rate by `gamma` every `step_size` steps."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size must be at least 1, got {step_size}")
+        super().__init__(optimizer)
+        self.step_size = step_size
+        self.gamma = gamma
+
+    def lr_at(self, steps: int) -> float:
+        return self.base_lr * self.gamma ** (steps // self.step_size)
+
+
+class CosineLR(LRSchedule):
+    """Lower the learning rate along half a cosine, from its start to `min_lr` at
+    `total_steps`, then hold it there."""
+
+    def __init__(self, optimizer: Optimizer, total_steps: int, min_lr: float = 0.0) -> None:
+        if total_steps < 1:
+            raise ValueError(f"CosineLR: total_steps must be at least 1, got {total_steps}")
+        super().__init__(optimizer)
+        self.total_steps = total_steps
+        self.min_lr = min_lr
+
+    def lr_at(self, steps: int) -> float:
+        progress = min(steps, self.total_steps) / self.total_steps
+        return self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))

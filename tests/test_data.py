@@ -1,0 +1,56 @@
+"""minigrad.data.DataLoader: batches, shuffling with a seed, drop_last."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigrad.data import DataLoader
+
+
+def epoch(loader):
+    return list(loader)
+
+
+@given(st.integers(1, 40), st.integers(1, 12), st.booleans(), st.booleans())
+def test_an_epoch_visits_every_example_once_in_whole_batches(size, batch_size, shuffle, drop_last):
+    x = np.arange(size * 2).reshape(size, 2)
+    t = np.arange(size)
+    loader = DataLoader(x, t, batch_size=batch_size, shuffle=shuffle, seed=0, drop_last=drop_last)
+    batches = epoch(loader)
+    assert len(batches) == len(loader)
+    seen = np.concatenate([labels for _, labels in batches]) if batches else np.array([])
+    if drop_last:
+        assert all(len(labels) == batch_size for _, labels in batches)
+        assert len(seen) == size - size % batch_size
+    else:
+        assert sorted(seen) == list(range(size))
+    for images, labels in batches:
+        np.testing.assert_array_equal(images, x[labels])  # rows stay paired
+
+
+def test_without_shuffle_batches_are_in_order_and_views():
+    x = np.arange(10)
+    batches = epoch(DataLoader(x, batch_size=4))
+    assert [batch.tolist() for (batch,) in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert all(np.shares_memory(batch, x) for (batch,) in batches)
+
+
+def test_shuffle_is_new_each_epoch_and_the_same_for_the_same_seed():
+    t = np.arange(50)
+    first = DataLoader(t, batch_size=50, shuffle=True, seed=7)
+    second = DataLoader(t, batch_size=50, shuffle=True, seed=7)
+    epoch_one, epoch_two = epoch(first)[0][0], epoch(first)[0][0]
+    assert not np.array_equal(epoch_one, epoch_two)
+    assert not np.array_equal(epoch_one, t)
+    np.testing.assert_array_equal(epoch(second)[0][0], epoch_one)
+    np.testing.assert_array_equal(epoch(second)[0][0], epoch_two)
+
+
+def test_bad_arguments_are_explained():
+    with pytest.raises(ValueError, match=r"same length .* \[3, 2\]"):
+        DataLoader(np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        DataLoader(np.zeros(3), batch_size=0)
+    with pytest.raises(ValueError, match="at least one array"):
+        DataLoader()

@@ -1,0 +1,204 @@
+"""minigrad.optim: each update rule against steps worked out by hand, clipping, schedules."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigrad import Tensor, optim
+from minigrad.nn import Parameter
+
+START = [1.0, -2.0, 3.0]
+
+
+def run(make_optimizer, grads, start=START):
+    """The parameter after one step per gradient in `grads`."""
+    param = Parameter(np.array(start, dtype=np.float64))
+    optimizer = make_optimizer([param])
+    for grad in grads:
+        param.grad = Tensor(np.array(grad, dtype=np.float64))
+        optimizer.step()
+    return param.data
+
+
+G1 = [0.5, -1.0, 2.0]
+G2 = [1.0, 1.0, -1.0]
+
+
+def test_sgd_steps_against_the_gradient():
+    np.testing.assert_allclose(run(lambda p: optim.SGD(p, lr=0.1), [G1]), [0.95, -1.9, 2.8])
+
+
+def test_sgd_momentum_matches_the_books_velocity_form():
+    # The book: v = 0.9 v - lr g; p += v. Step 1: v = -0.1 g1. Step 2: v = -0.09 g1 - 0.1 g2.
+    v1 = -0.1 * np.array(G1)
+    v2 = 0.9 * v1 - 0.1 * np.array(G2)
+    expected = np.array(START) + v1 + v2
+    got = run(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), [G1, G2])
+    np.testing.assert_allclose(got, expected)
+
+
+def test_sgd_nesterov_looks_ahead_along_the_velocity():
+    # Step 1: v = g1, step along g1 + 0.9 g1. Step 2: v = 0.9 g1 + g2, step along g2 + 0.9 v.
+    g1, g2 = np.array(G1), np.array(G2)
+    expected = np.array(START) - 0.1 * 1.9 * g1 - 0.1 * (g2 + 0.9 * (0.9 * g1 + g2))
+    got = run(lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True), [G1, G2])
+    np.testing.assert_allclose(got, expected)
+
+
+def test_sgd_weight_decay_adds_decay_times_param_to_the_gradient():
+    # g + 0.5 p = [1.0, -2.0, 3.5], times lr 0.1
+    got = run(lambda p: optim.SGD(p, lr=0.1, weight_decay=0.5), [G1])
+    np.testing.assert_allclose(got, [0.9, -1.8, 2.65])
+
+
+def test_adagrad_divides_by_the_root_of_summed_squares():
+    # Step 1: h = g1^2, so the step is lr * sign(g1). Step 2: h = g1^2 + g2^2.
+    g1, g2 = np.array(G1), np.array(G2)
+    step2 = 0.1 * g2 / (np.sqrt(g1**2 + g2**2) + 1e-7)
+    expected = np.array(START) - 0.1 * np.sign(g1) - step2
+    got = run(lambda p: optim.AdaGrad(p, lr=0.1), [G1, G2])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_rmsprop_divides_by_the_root_of_a_decaying_mean_square():
+    # Step 1: h = 0.1 g1^2, so the step is lr * g1 / (sqrt(0.1) |g1|) = lr * sign(g1) / sqrt(0.1)
+    got = run(lambda p: optim.RMSprop(p, lr=0.01, alpha=0.9, eps=0.0), [G1])
+    np.testing.assert_allclose(got, np.array(START) - 0.01 * np.sign(G1) / math.sqrt(0.1))
+    g1, g2 = np.array(G1), np.array(G2)
+    h2 = 0.9 * 0.1 * g1**2 + 0.1 * g2**2
+    expected = got - 0.01 * g2 / (np.sqrt(h2) + 1e-8)
+    got2 = run(lambda p: optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8), [G1, G2])
+    np.testing.assert_allclose(got2, expected, rtol=1e-6)
+
+
+def test_adam_first_step_is_lr_times_the_sign():
+    # Bias correction makes m_hat = g and v_hat = g^2 after one step.
+    got = run(lambda p: optim.Adam(p, lr=0.01, eps=0.0), [G1])
+    np.testing.assert_allclose(got, [0.99, -1.99, 2.99])
+
+
+def test_adam_second_step_uses_bias_corrected_averages():
+    g1, g2 = np.array(G1), np.array(G2)
+    m = (0.1 * 0.9 * g1 + 0.1 * g2) / (1 - 0.9**2)
+    v = (0.001 * 0.999 * g1**2 + 0.001 * g2**2) / (1 - 0.999**2)
+    expected = np.array(START) - 0.01 * np.sign(g1) - 0.01 * m / (np.sqrt(v) + 1e-8)
+    got = run(lambda p: optim.Adam(p, lr=0.01), [G1, G2])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_adam_weight_decay_is_l2_on_the_gradient():
+    # g + 1.0 p = [1.5, -3.0, 5.0]: still lr * sign on the first step, whatever its size.
+    got = run(lambda p: optim.Adam(p, lr=0.01, eps=0.0, weight_decay=1.0), [[0.5, -1.0, 2.0]])
+    np.testing.assert_allclose(got, [0.99, -1.99, 2.99])
+    got = run(lambda p: optim.Adam(p, lr=0.01, eps=0.0, weight_decay=1.0), [[-2.0, 0.0, 0.0]])
+    np.testing.assert_allclose(got, [1.01, -1.99, 2.99])  # g + p = [-1.0, -2.0, 3.0]
+
+
+def test_adamw_shrinks_the_weights_then_takes_adams_step():
+    # p * (1 - 0.01 * 0.5), then minus lr * sign(g1)
+    got = run(lambda p: optim.AdamW(p, lr=0.01, eps=0.0, weight_decay=0.5), [G1])
+    np.testing.assert_allclose(got, np.array(START) * 0.995 - 0.01 * np.sign(G1))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
+        lambda p: optim.AdaGrad(p, lr=0.5),
+        lambda p: optim.RMSprop(p, lr=0.05),
+        lambda p: optim.Adam(p, lr=0.1),
+        lambda p: optim.AdamW(p, lr=0.1, weight_decay=1e-4),
+    ],
+    ids=["sgd", "adagrad", "rmsprop", "adam", "adamw"],
+)
+def test_every_optimizer_minimises_a_quadratic_in_float32(make):
+    param = Parameter(np.array([5.0, -4.0], dtype=np.float32))
+    optimizer = make([param])
+    for _ in range(300):
+        optimizer.zero_grad()
+        ((param - 3.0) * (param - 3.0)).sum().backward()
+        optimizer.step()
+    assert param.dtype == np.float32
+    np.testing.assert_allclose(param.data, [3.0, 3.0], atol=0.05)
+
+
+def test_step_skips_parameters_without_a_gradient_and_never_writes_into_grads():
+    a, b = Parameter([1.0, 1.0]), Parameter([2.0])
+    shared = Tensor([0.5, 0.5])
+    a.grad = shared
+    optimizer = optim.SGD([a, b], lr=1.0, momentum=0.5, weight_decay=0.1)
+    optimizer.step()
+    optimizer.step()
+    np.testing.assert_array_equal(b.data, [2.0])
+    np.testing.assert_array_equal(shared.data, [0.5, 0.5])
+    optimizer.zero_grad()
+    assert a.grad is None
+
+
+def test_optimizer_arguments_are_checked():
+    param = Parameter([1.0])
+    with pytest.raises(ValueError, match="SGD: got no parameters"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="Adam: parameter 0 .* must be a leaf Tensor"):
+        optim.Adam([Tensor([1.0])])
+    with pytest.raises(ValueError, match="SGD: nesterov=True needs a momentum"):
+        optim.SGD([param], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match=r"Adam: betas\[1\] must be in \[0.0, 1.0\)"):
+        optim.Adam([param], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="lr must be in"):
+        optim.RMSprop([param], lr=-1.0)
+
+
+# ----- clipping --------------------------------------------------------------------------------
+def test_clip_grad_norm_scales_all_gradients_to_the_global_norm():
+    a, b = Parameter([0.0]), Parameter([0.0, 0.0])
+    a.grad, b.grad = Tensor([3.0]), Tensor([0.0, 4.0])
+    assert optim.clip_grad_norm([a, b], max_norm=1.0) == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.data, [0.6], rtol=1e-5)
+    np.testing.assert_allclose(b.grad.data, [0.0, 0.8], rtol=1e-5)
+    assert optim.clip_grad_norm([a, b], max_norm=10.0) == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(a.grad.data, [0.6], rtol=1e-5)
+
+
+def test_clip_grad_norm_scales_a_shared_gradient_once():
+    a, b = Parameter([0.0, 0.0]), Parameter([0.0, 0.0])
+    ((a + b) * Tensor([3.0, 4.0])).sum().backward()
+    optim.clip_grad_norm([a, b], max_norm=1.0)
+    expected = np.array([3.0, 4.0]) / (5.0 * math.sqrt(2))
+    np.testing.assert_allclose(a.grad.data, expected, rtol=1e-5)
+    np.testing.assert_allclose(b.grad.data, expected, rtol=1e-5)
+
+
+# ----- schedules --------------------------------------------------------------------------------
+def lrs(schedule, steps):
+    values = [schedule.optimizer.lr]
+    for _ in range(steps):
+        schedule.step()
+        values.append(schedule.optimizer.lr)
+    return values
+
+
+def test_step_lr_decays_every_step_size_steps():
+    optimizer = optim.SGD([Parameter([1.0])], lr=1.0)
+    values = lrs(optim.StepLR(optimizer, step_size=2, gamma=0.5), 5)
+    np.testing.assert_allclose(values, [1.0, 1.0, 0.5, 0.5, 0.25, 0.25])
+
+
+def test_cosine_lr_falls_from_the_start_to_min_lr_and_stays():
+    optimizer = optim.SGD([Parameter([1.0])], lr=1.0)
+    values = lrs(optim.CosineLR(optimizer, total_steps=4, min_lr=0.2), 6)
+    half_way = 0.2 + 0.8 * 0.5 * (1 + math.cos(math.pi / 2))
+    np.testing.assert_allclose(values[0], 1.0)
+    np.testing.assert_allclose(values[2], half_way)
+    np.testing.assert_allclose(values[4:], [0.2, 0.2, 0.2])
+
+
+@given(st.integers(1, 50), st.floats(1e-4, 1.0))
+def test_cosine_lr_never_rises(total_steps, base_lr):
+    optimizer = optim.Adam([Parameter([1.0])], lr=base_lr)
+    values = lrs(optim.CosineLR(optimizer, total_steps=total_steps), total_steps + 2)
+    assert all(later <= earlier + 1e-12 for earlier, later in zip(values, values[1:]))
+    assert values[-1] == pytest.approx(0.0, abs=1e-12)
