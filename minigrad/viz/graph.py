@@ -163,14 +163,25 @@ def common_prefix(scopes: list[tuple[str, ...]]) -> tuple[str, ...]:
     return prefix
 
 
-def leaf_scopes(tensors: list[Tensor]) -> dict[int, tuple[str, ...]]:
-    """Parameters and constants sit in the innermost module all their users share."""
+def users_scopes(tensors: list[Tensor]) -> dict[int, tuple[str, ...]]:
+    """For each tensor, the innermost module all the ops that use it share."""
     users: dict[int, list[tuple[str, ...]]] = defaultdict(list)
     for tensor in tensors:
         if tensor.op is not None:
             for parent in tensor.op.inputs:
                 users[id(parent)].append(tensor.op.scope)
     return {key: common_prefix(scopes) for key, scopes in users.items()}
+
+
+def home_scope(tensor: Tensor, shared: tuple[str, ...]) -> tuple[str, ...]:
+    """A parameter or constant sits in the innermost module its users share; a named one
+    only in a module its dotted name is under (`fc1.weight` in fc1, an input `x` in none)."""
+    if tensor.name is None:
+        return shared
+    size = len(shared)
+    while size and not tensor.name.startswith(shared[size - 1] + "."):
+        size -= 1
+    return shared[:size]
 
 
 # ----- nodes and edges -------------------------------------------------------------------
@@ -283,7 +294,7 @@ def build(
     keys = {id(t): f"t{i}" for i, t in enumerate(tensors)}
     grads = known_grads(tensors, trace)
     checks_by_op = index_checks(checks, tensors)
-    scopes = leaf_scopes(tensors)
+    shared = users_scopes(tensors)
     output_ids = {id(t) for t in outputs}
     nodes: list[Node] = []
     edges: list[Edge] = []
@@ -292,7 +303,7 @@ def build(
         if tensor.op is not None:
             scope = tensor.op.scope
         elif kind in ("parameter", "constant"):
-            scope = scopes.get(id(tensor), ())
+            scope = home_scope(tensor, shared.get(id(tensor), ()))
         else:
             scope = ()
         grad = grads.get(id(tensor))
@@ -348,6 +359,9 @@ def collapse_modules(
         if node.key in owner:
             members[node.scope].append(node)
     kept = [node for node in nodes if node.key not in owner]
+    for node in kept:
+        if node.scope in boxes:  # an output made inside the module: drawn next to its box
+            node.scope = node.scope[:-1]
     kept += [module_node(key, scope, members[scope], show_grads) for scope, key in boxes.items()]
     merged: dict[tuple[str, str], Edge] = {}
     for edge in edges:
