@@ -54,22 +54,23 @@ class Op:
             OPS[cls.name] = cls
 
     def __init__(self, **params: Any) -> None:
-        for key, value in params.items():
-            setattr(self, key, value)
+        self.__dict__.update(params)
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         op = cls(**params)
         try:
-            out_data = op.forward(*[t.data for t in inputs])
+            out = Tensor.wrap(op.forward(*[t.data for t in inputs]))
         except (ValueError, IndexError, TypeError) as error:
             raise type(error)(op.explain_error([t.shape for t in inputs], error)) from error
-        requires_grad = _GradMode.enabled and any(t.requires_grad for t in inputs)
-        out = Tensor.wrap(out_data, requires_grad)
-        if requires_grad:
-            op.inputs = inputs
-            op.scope = _GradMode.scope
-            out.op = op
+        if _GradMode.enabled:
+            for tensor in inputs:
+                if tensor.requires_grad:
+                    op.inputs = inputs
+                    op.scope = _GradMode.scope
+                    out.op = op
+                    out.requires_grad = True
+                    break
         return out
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
@@ -106,15 +107,19 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     The one place broadcasting is undone, for every op.
     """
     leading = grad.ndim - len(shape)
+    if leading:
+        grad = grad.sum(axis=tuple(range(leading)))
     stretched = tuple(
-        axis + leading
-        for axis, size in enumerate(shape)
-        if size == 1 and grad.shape[axis + leading] != 1
+        axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1
     )
-    axes = tuple(range(leading)) + stretched
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape) if grad.shape != shape else grad
+    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+
+
+def spread(grad: Tensor, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Tensor:
+    """The gradient of a reduction over `axis`, copied back across the reduced axes."""
+    if not keepdims and axis is not None:
+        grad = grad.reshape(kept_shape(shape, normalize_axes(axis, len(shape))))
+    return grad.broadcast_to(shape)
 
 
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -429,15 +434,10 @@ class Sum(Op):
     keepdims: bool = False
 
     def forward(self, a):
-        return np.sum(a, axis=self.axis, keepdims=self.keepdims)
+        return a.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad, out):
-        shape = self.inputs[0].shape
-        return (
-            grad.reshape(kept_shape(shape, normalize_axes(self.axis, len(shape)))).broadcast_to(
-                shape
-            ),
-        )
+        return (spread(grad, self.inputs[0].shape, self.axis, self.keepdims),)
 
 
 class Mean(Op):
@@ -448,13 +448,12 @@ class Mean(Op):
     keepdims: bool = False
 
     def forward(self, a):
-        return np.mean(a, axis=self.axis, keepdims=self.keepdims)
+        return a.mean(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad, out):
         shape = self.inputs[0].shape
-        axes = normalize_axes(self.axis, len(shape))
-        count = int(np.prod([shape[axis] for axis in axes]))
-        return (grad.reshape(kept_shape(shape, axes)).broadcast_to(shape) / count,)
+        count = self.inputs[0].size // max(out.size, 1)
+        return (spread(grad, shape, self.axis, self.keepdims) / count,)
 
 
 class Max(Op):
@@ -476,7 +475,8 @@ class Max(Op):
         kept = kept_shape(a.shape, normalize_axes(self.axis, a.ndim))
         winners = a == out.data.reshape(kept)
         share = winners / winners.sum(axis=self.axis, keepdims=True)
-        return (grad.reshape(kept).broadcast_to(a.shape) * constant(share.astype(a.dtype)),)
+        spread_grad = spread(grad, a.shape, self.axis, self.keepdims)
+        return (spread_grad * constant(share.astype(a.dtype)),)
 
 
 class Min(Max):
@@ -535,7 +535,11 @@ class BroadcastTo(Op):
     shape: tuple[int, ...] = ()
 
     def forward(self, a):
-        return np.broadcast_to(a, self.shape)
+        # A writable copy: cheaper than np.broadcast_to at the sizes backprop meets, and
+        # safe to update in place later.
+        result = np.empty(self.shape, dtype=a.dtype)
+        result[...] = a
+        return result
 
     def backward(self, grad, out):
         return (unbroadcast(grad, self.inputs[0].shape),)

@@ -448,17 +448,14 @@ def _walk_backward(
                     "earlier backward(); pass retain_graph=True to that first call to "
                     "backpropagate through the same graph again."
                 )
-            input_grads = [
-                _to_input_shape(parent, parent_grad)
-                for parent, parent_grad in zip(op.inputs, op.backward(grad, tensor))
-            ]
-            if not retain_graph:
-                op.release()
-            if observe is not None:
-                observe(tensor, grad, input_grads)
-            for parent, parent_grad in zip(op.inputs, input_grads):
-                if parent_grad is None:
+            sent = []
+            for parent, parent_grad in zip(op.inputs, op.backward(grad, tensor)):
+                if parent_grad is None or not parent.requires_grad:
+                    sent.append(None)
                     continue
+                if parent_grad.data.shape != parent.data.shape:
+                    parent_grad = ops.unbroadcast(parent_grad, parent.data.shape)
+                sent.append(parent_grad)
                 key = id(parent)
                 if parent.op is None:
                     if key in leaves:
@@ -468,14 +465,11 @@ def _walk_backward(
                     pending[key] = pending[key] + parent_grad
                 else:
                     pending[key] = parent_grad
+            if not retain_graph:
+                op.release()
+            if observe is not None:
+                observe(tensor, grad, sent)
     return leaves
-
-
-def _to_input_shape(parent: Tensor, grad: Tensor | None) -> Tensor | None:
-    """Drop gradients nobody asked for; sum broadcast ones back to the input's shape."""
-    if grad is None or not parent.requires_grad:
-        return None
-    return ops.unbroadcast(grad, parent.shape) if grad.shape != parent.shape else grad
 
 
 def gradients(
