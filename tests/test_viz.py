@@ -290,6 +290,19 @@ def test_arrays_show_min_mean_max_and_norm_of_data_and_grad(x):
     assert text == f"x (3, 4) float32 data {stats(x.data)} grad {stats(x.grad.data)}"
 
 
+def test_the_badge_says_where_an_overflow_starts():
+    scores = Tensor([1010.0, 1000.0, 990.0], requires_grad=True, name="scores")
+    with np.errstate(over="ignore", invalid="ignore"):
+        exps = scores.exp()
+        probs = exps / exps.sum()
+    probs.name = "probs"
+    picture = read(to_dot(probs))
+    starts = picture.find("starts here")
+    assert [picture.text(key) for key in starts] == ["(3,) float32 3 Inf in data (starts here)"]
+    assert len(picture.find("in data")) == 3  # exp, sum, and the NaN of inf / inf
+    assert picture.text(picture.named("probs")) == "probs (3,) float32 3 NaN in data"
+
+
 def test_nan_and_inf_put_a_badge_and_a_red_border_on_the_node():
     x = Tensor([1.0, np.nan, np.nan, 4.0], requires_grad=True, name="x")
     w = Tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True, name="w")
@@ -607,7 +620,8 @@ def test_rendered_svg_and_png_are_real_images(tmp_path):
 def test_the_command_draws_the_examples(tmp_path, capsys):
     viz_main(["--out", str(tmp_path)])
     printed = capsys.readouterr().out.split()
-    names = ["mlp_graph", "mlp_graph_expanded", "tanh_second_derivative", "neuron_backward"]
+    names = ["mlp_graph", "mlp_graph_expanded", "tanh_second_derivative"]
+    names += ["neuron_backward", "softmax_overflow"]
     assert printed == [str(tmp_path / f"{name}.svg") for name in names]
     collapsed = ET.parse(tmp_path / "mlp_graph.svg").getroot()
     texts = " ".join(el.text or "" for el in collapsed.iter() if el.tag.endswith("text"))

@@ -3,7 +3,8 @@
 - mlp_graph / mlp_graph_expanded: one training step of a 784-50-10 MLP (the book's
   TwoLayerNet shape) on a random batch, collapsed to one box per layer, and in full;
 - tanh_second_derivative: the graph `backward(create_graph=True)` builds for d²/dx² tanh(x);
-- neuron_backward: micrograd's neuron with its values, gradients and numbered backward steps.
+- neuron_backward: micrograd's neuron with its values, gradients and numbered backward steps;
+- softmax_overflow: a softmax without the max-subtraction trick, its NaN and Inf badged.
 """
 
 from __future__ import annotations
@@ -65,6 +66,20 @@ def neuron_trace() -> tuple[Tensor, BackwardTrace]:
     return o, trace_backward(o)
 
 
+def naive_softmax_overflow() -> Tensor:
+    """The book's softmax without subtracting the max, on large scores: exp overflows to inf,
+    inf / inf is NaN, and the badges show where it starts."""
+    scores = Tensor([1010.0, 1000.0, 990.0], requires_grad=True, name="scores")
+    with np.errstate(over="ignore", invalid="ignore"):
+        exps = scores.exp()
+        probs = exps / exps.sum()
+        probs.name = "probs"
+        loss = -probs[0].log()
+        loss.name = "loss"
+        loss.backward()
+    return loss
+
+
 def draw_examples(out: Path, fmt: str = "svg") -> list[str]:
     loss = mlp_training_step()
     o, trace = neuron_trace()
@@ -75,6 +90,7 @@ def draw_examples(out: Path, fmt: str = "svg") -> list[str]:
             tanh_second_derivative(), path=out / f"tanh_second_derivative.{fmt}", show_values=True
         ),
         draw(o, path=out / f"neuron_backward.{fmt}", show_values=True, trace=trace),
+        draw(naive_softmax_overflow(), path=out / f"softmax_overflow.{fmt}", show_values=True),
     ]
 
 

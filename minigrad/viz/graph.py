@@ -189,8 +189,8 @@ def tensor_node(
     key: str,
     tensor: Tensor,
     kind: str,
-    scope: tuple[str, ...],
     grad: Tensor | None,
+    data_badge: str | None,
     show_values: bool,
     show_grads: bool,
 ) -> Node:
@@ -205,11 +205,27 @@ def tensor_node(
             rows.append("data " + labels.escape(labels.stats(tensor.data)))
         if show_grads and grad is not None:
             rows.append("grad " + labels.escape(labels.stats(grad.data)))
-    found = [labels.nonfinite(tensor.data, "data")]
-    if grad is not None:
-        found.append(labels.nonfinite(grad.data, "grad"))
-    badges = [badge for badge in found if badge]
-    return Node(key, kind, scope, rows, tensor=tensor, badges=badges)
+    found = [data_badge, None if grad is None else labels.nonfinite(grad.data, "grad")]
+    return Node(key, kind, (), rows, tensor=tensor, badges=[badge for badge in found if badge])
+
+
+def data_badge(tensor: Tensor, nonfinite: set[int]) -> str | None:
+    """'3 Inf in data'; the op that first made a NaN or Inf from finite inputs says so."""
+    badge = labels.nonfinite(tensor.data, "data")
+    if badge is None:
+        return None
+    nonfinite.add(id(tensor))
+    if tensor.op is not None and not any(id(p) in nonfinite for p in tensor.op.inputs):
+        badge += " (starts here)"
+    return badge
+
+
+def tensor_scope(tensor: Tensor, kind: str, shared: dict[int, tuple[str, ...]]) -> tuple:
+    if tensor.op is not None:
+        return tensor.op.scope
+    if kind in ("parameter", "constant"):
+        return home_scope(tensor, shared.get(id(tensor), ()))
+    return ()
 
 
 def op_node(key: str, op: Op, check: Any) -> Node:
@@ -298,16 +314,15 @@ def build(
     output_ids = {id(t) for t in outputs}
     nodes: list[Node] = []
     edges: list[Edge] = []
+    nonfinite: set[int] = set()
     for i, tensor in enumerate(tensors):
         kind = tensor_kind(tensor, id(tensor) in output_ids)
-        if tensor.op is not None:
-            scope = tensor.op.scope
-        elif kind in ("parameter", "constant"):
-            scope = home_scope(tensor, shared.get(id(tensor), ()))
-        else:
-            scope = ()
-        grad = grads.get(id(tensor))
-        nodes.append(tensor_node(f"t{i}", tensor, kind, scope, grad, show_values, show_grads))
+        badge = data_badge(tensor, nonfinite)
+        node = tensor_node(
+            f"t{i}", tensor, kind, grads.get(id(tensor)), badge, show_values, show_grads
+        )
+        node.scope = tensor_scope(tensor, kind, shared)
+        nodes.append(node)
         if tensor.op is not None:
             nodes.append(op_node(f"o{i}", tensor.op, checks_by_op.get(id(tensor.op))))
             edges.extend(
@@ -443,7 +458,13 @@ def digraph(
     gv = import_graphviz()
     root = gv.Digraph(
         "minigrad",
-        graph_attr={"rankdir": rankdir, "fontname": FONT, "labelloc": "t", "labeljust": "l"},
+        graph_attr={
+            "rankdir": rankdir,
+            "fontname": FONT,
+            "fontsize": "11",
+            "labelloc": "t",
+            "labeljust": "l",
+        },
         node_attr={"fontname": FONT, "fontsize": "10"},
         edge_attr={"fontname": FONT, "fontsize": "9", "color": "#4b5563"},
     )
