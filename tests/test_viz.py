@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import minigrad
 from minigrad import OPS, Tensor, module_scope
 from minigrad import functional as F
 from minigrad import gradcheck as gradcheck_module
@@ -453,8 +452,11 @@ def test_a_planted_wrong_backward_is_found_and_drawn_red():
 # ----- gradients of gradients and deep graphs --------------------------------------------
 def test_the_graph_of_a_second_derivative_can_be_drawn():
     x = Tensor(0.5, requires_grad=True, name="x", dtype=np.float64)
-    (first,) = minigrad.gradients(x.tanh(), [x], create_graph=True)
-    (second,) = minigrad.gradients(first, [x], create_graph=True)
+    x.tanh().backward(create_graph=True)
+    first = x.grad
+    x.zero_grad()
+    first.backward(create_graph=True)
+    second = x.grad
     second.name = "d2y"
     picture = read(to_dot(second, show_values=True))
     tensors_count, ops_count, edges = count_graph(second)
@@ -508,6 +510,21 @@ def test_trace_records_each_node_in_backprop_order_with_its_gradients():
     assert mul_w1.sent[1].into_grad
 
 
+def test_for_scalars_the_table_shows_the_local_derivative_of_the_chain_rule():
+    o, (x1, x2, w1, w2, b) = neuron()
+    lines = str(trace_backward(o)).splitlines()
+    assert lines[1].split() == ["step", "node", "upstream", "grad", "input", "local"] + [
+        "grad",
+        "sent",
+        "note",
+    ]
+    tanh_row = lines[3].split()
+    assert tanh_row[:4] == ["1", "o", "=", "tanh"]
+    assert float(tanh_row[-2]) == pytest.approx(1 - o.item() ** 2, rel=1e-3)  # local
+    (w1_row,) = [line for line in lines if "1: w1 ()" in line]
+    assert w1_row.split()[3:6] == ["2", "1", "becomes"]  # d(x1*w1)/dw1 = x1 = 2; 0.5 * 2 = 1
+
+
 def test_trace_marks_where_gradients_accumulate():
     x = Tensor([1.0, 2.0], requires_grad=True, name="x")
     h = x.tanh()
@@ -534,11 +551,8 @@ def test_the_trace_prints_as_a_table_one_row_per_gradient_sent():
     trace = trace_backward(loss)
     lines = str(trace).splitlines()
     assert lines[0] == "backward of loss: 4 steps"  # loss, fc2, relu, fc1
-    assert lines[1].split() == ["step", "node", "upstream", "grad", "sends", "to", "input"] + [
-        "local",
-        "grad",
-        "note",
-    ]
+    header = ["step", "node", "upstream", "grad", "input", "grad", "sent", "note"]
+    assert lines[1].split() == header  # no scalar steps, so no "local" column
     rows = lines[3:]
     assert len(rows) == sum(len(step.sent) for step in trace)
     assert rows[0].startswith("1     loss = softmax_cross_entropy ()")

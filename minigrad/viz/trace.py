@@ -61,11 +61,13 @@ class BackwardTrace:
         return f"<BackwardTrace of {labels.title(self.output)}: {len(self.steps)} steps>"
 
     def __str__(self) -> str:
-        header = ("step", "node", "upstream grad", "sends to input", "local grad", "note")
+        header = ("step", "node", "upstream grad", "input", "local", "grad sent", "note")
         step_of = {id(step.tensor): step.number for step in self.steps}
         rows = [row for step in self.steps for row in step_rows(step, step_of)]
         if not rows:
             return f"backward of {labels.title(self.output)}: a leaf, no op to backpropagate"
+        if not any(row[4] for row in rows):  # no scalar steps: drop the empty column
+            header, rows = drop_column(header, 4), [drop_column(row, 4) for row in rows]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
         lines = [f"backward of {labels.title(self.output)}: {len(self.steps)} steps"]
         for row in [header, *rows]:
@@ -92,22 +94,34 @@ def note(sent: GradientSent) -> str:
     return f"becomes its {target}" if sent.into_grad else ""
 
 
+def drop_column(row: tuple[str, ...], index: int) -> tuple[str, ...]:
+    return row[:index] + row[index + 1 :]
+
+
+def local_derivative(upstream: Tensor, sent: Tensor | None) -> str:
+    """For scalars, d(node)/d(input) = grad sent / upstream grad: the chain rule's factor."""
+    if sent is None or upstream.size != 1 or sent.size != 1 or upstream.item() == 0:
+        return ""
+    return labels.number(sent.item() / upstream.item())
+
+
 def step_rows(step: TraceStep, step_of: dict[int, int]) -> list[tuple[str, ...]]:
     """One row per input of the node; `-> step k` says where that input is handled next."""
     first = (str(step.number), describe(step.tensor), labels.preview(step.upstream.data))
     blank = ("", "", "")
-    later = {
-        id(s.input): f" -> step {step_of[id(s.input)]}" for s in step.sent if id(s.input) in step_of
-    }
-    return [
-        (first if i == 0 else blank)
-        + (
-            f"{sent.position}: {describe(sent.input)}{later.get(id(sent.input), '')}",
-            "-" if sent.grad is None else labels.preview(sent.grad.data),
-            note(sent),
+    rows = []
+    for sent in step.sent:
+        later = f" -> step {step_of[id(sent.input)]}" if id(sent.input) in step_of else ""
+        rows.append(
+            (blank if rows else first)
+            + (
+                f"{sent.position}: {describe(sent.input)}{later}",
+                local_derivative(step.upstream, sent.grad),
+                "-" if sent.grad is None else labels.preview(sent.grad.data),
+                note(sent),
+            )
         )
-        for i, sent in enumerate(step.sent)
-    ]
+    return rows
 
 
 def trace_backward(
