@@ -6,7 +6,7 @@ Every op lives in `minigrad.ops`; the operators below only dispatch to it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,18 +53,23 @@ def current_scope() -> tuple[str, ...]:
     return _GradMode.scope
 
 
-@contextlib.contextmanager
-def module_scope(name: str) -> Iterator[None]:
+class module_scope:
     """Tag every op recorded inside with `name` (nested scopes stack up).
 
-    `nn.Module` enters one per call, so graph pictures can group a layer's ops.
+    `nn.Module` enters one per call, so graph pictures can group a layer's ops. A plain
+    class rather than a generator: it is entered on every layer call of training.
     """
-    outer = _GradMode.scope
-    _GradMode.scope = outer + (name,)
-    try:
-        yield
-    finally:
-        _GradMode.scope = outer
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.outer: tuple[str, ...] = ()
+
+    def __enter__(self) -> None:
+        self.outer = _GradMode.scope
+        _GradMode.scope = self.outer + (self.name,)
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.scope = self.outer
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
