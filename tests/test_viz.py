@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import importlib
 import re
 import shutil
 import struct
@@ -17,12 +18,13 @@ from hypothesis import strategies as st
 
 from minigrad import OPS, Tensor, module_scope
 from minigrad import functional as F
-from minigrad import gradcheck as gradcheck_module
 from minigrad import ops as minigrad_ops
 from minigrad.testing import op_cases, tensors
 from minigrad.viz import STYLES, GraphvizNotFoundError, draw, to_dot, trace_backward
 from minigrad.viz.__main__ import main as viz_main
 
+# `minigrad.gradcheck` is also the name of the function the package exports.
+gradcheck_module = importlib.import_module("minigrad.gradcheck")
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz `dot` is not installed (apt-get install graphviz)"
 )
@@ -410,6 +412,16 @@ def test_checked_nodes_are_painted_red_with_their_error_or_green():
     assert picture.kind(mul) == "op"
     legend = plain(picture.graph["label"])
     assert "gradient check failed" in legend and "gradient check passed" in legend
+
+
+def test_a_check_whose_backward_raised_shows_the_error():
+    x = Tensor([0.5, -0.5], requires_grad=True, name="x")
+    y = x.tanh()
+    check = SimpleNamespace(op=y.op, output=y, passed=False, report=None, error="ValueError: bad")
+    picture = read(to_dot(y, checks=[check]))
+    (tanh,) = picture.find("tanh")
+    assert picture.text(tanh) == "tanh backward raised ValueError: bad"
+    assert picture.nodes[tanh]["color"] == STYLES["check failed"]["color"]
 
 
 def test_a_collapsed_module_with_a_failed_check_is_red():

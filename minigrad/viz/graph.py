@@ -244,7 +244,9 @@ def check_rows(check: Any) -> list[str]:
         return ["gradient ok"]
     report = getattr(check, "report", None)
     if report is None:
-        return ["<B>gradient WRONG</B>"]
+        error = getattr(check, "error", None)
+        reason = f"backward raised {error}" if error else "gradient WRONG"
+        return [f"<B>{labels.escape(labels.shorten(reason, 60))}</B>"]
     element = list(report.input_element)
     return [
         f"<B>gradient WRONG</B> (input {report.input_index} {element})",

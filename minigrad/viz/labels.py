@@ -91,8 +91,11 @@ def param_text(value: Any) -> str:
         return "(" + ", ".join(param_text(part) for part in value) + ")"
     if value is Ellipsis:
         return "..."
-    text = number(value)
-    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
+    return shorten(number(value), MAX_PARAM_CHARS)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def op_arguments(op: Op) -> str:
