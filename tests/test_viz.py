@@ -7,6 +7,7 @@ import importlib
 import re
 import shutil
 import struct
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -606,6 +607,14 @@ def test_without_graphviz_rendering_says_how_to_install_it(tmp_path, monkeypatch
     assert to_dot(o).source.startswith("digraph")
     source = draw(o, path=tmp_path / "o.dot")
     assert open(source).read() == to_dot(o).source
+
+
+def test_without_the_graphviz_package_the_error_says_which_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
+    o, _ = neuron()
+    with pytest.raises(ImportError, match=r"pip install 'minigrad\[viz\]'"):
+        to_dot(o)
+    assert len(trace_backward(o)) == 5  # the trace needs no graphviz
 
 
 def test_draw_needs_a_known_extension(tmp_path):
