@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from itertools import pairwise
@@ -217,17 +217,23 @@ class Module:
 def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """The arrays in an `.npz` file, read with `allow_pickle=False`: a file cannot run code."""
     path = Path(path)
+    refusal = (
+        "Weights are read without pickle so that opening them can never run code; convert "
+        "pickled weights with `python -m models.convert_weights`."
+    )
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, AttributeError, TypeError) as error:
-        # A pickle, a bare .npy array (no .files, no context manager) or random bytes.
-        raise ValueError(
-            f"{path} is not a weights .npz file ({error}). Weights are read without pickle "
-            "so that opening them can never run code; convert a pickled file first."
-        ) from error
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as error:
+        raise ValueError(f"{path} is not a weights .npz file. {refusal}") from error
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is not a weights .npz file: it holds one unnamed array")
+    with loaded:
+        try:
+            return {name: loaded[name] for name in loaded.files}
+        except ValueError as error:
+            raise ValueError(
+                f"{path} is not a weights .npz file: it holds object arrays. {refusal}"
+            ) from error
 
 
 @contextlib.contextmanager
@@ -237,9 +243,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     Readers never see a half-written file, and a failure leaves nothing behind.
     """
     path = Path(path)
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    temporary = Path(name)
+    # Keep the extension: matplotlib and graphviz pick the format from it.
+    temporary = path.with_name(f".{path.stem}-{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
     try:
         yield temporary
         os.replace(temporary, path)

@@ -1,0 +1,99 @@
+"""Turn the book's pickled weights (`sample_weight.pkl`) into a pickle-free `.npz`.
+
+    python -m models.convert_weights sample_weight.pkl      # writes sample_weight.npz
+
+Unpickling can run any code a file names, so this reads the pickle with an unpickler
+that only lets NumPy rebuild arrays: anything else in the file is refused, unrun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import io
+import pickle
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minigrad.nn import atomic_path
+
+try:
+    from numpy._core import multiarray, numeric
+except ImportError:  # NumPy < 2
+    from numpy.core import multiarray, numeric
+
+# What an ndarray pickles into, under the module names NumPy 1 and NumPy 2 use.
+ALLOWED = {
+    (module, name): target
+    for prefix in ("numpy.core", "numpy._core")
+    for module, name, target in (
+        (f"{prefix}.multiarray", "_reconstruct", multiarray._reconstruct),
+        (f"{prefix}.multiarray", "scalar", multiarray.scalar),
+        (f"{prefix}.numeric", "_frombuffer", numeric._frombuffer),
+    )
+} | {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,  # how protocols 0-2 store bytes
+}
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """The pickle asked for something other than NumPy arrays."""
+
+
+class ArraysOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in ALLOWED:
+            return ALLOWED[(module, name)]
+        raise UnsafePickleError(
+            f"refused to load {module}.{name}: a weights pickle should hold only NumPy "
+            "arrays, and anything else could run code"
+        )
+
+
+def load_pickled_arrays(data: bytes) -> dict[str, np.ndarray]:
+    """The {name: array} dict in a pickle, allowing nothing but numeric NumPy arrays."""
+    loaded = ArraysOnlyUnpickler(io.BytesIO(data)).load()
+    if not isinstance(loaded, dict):
+        raise UnsafePickleError(f"expected a dict of arrays, found {type(loaded).__name__}")
+    for key, value in loaded.items():
+        if not isinstance(key, str) or not isinstance(value, np.ndarray):
+            raise UnsafePickleError(f"entry {key!r} is a {type(value).__name__}, not an array")
+        if value.dtype.kind not in "fiu":
+            raise UnsafePickleError(f"entry {key!r} holds {value.dtype}, not numbers")
+    return loaded
+
+
+def convert(source: Path, target: Path) -> dict[str, np.ndarray]:
+    arrays = load_pickled_arrays(source.read_bytes())
+    with atomic_path(target) as temporary, open(temporary, "wb") as out:
+        np.savez(out, **arrays)
+    return arrays
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m models.convert_weights",
+        description="Convert pickled weights (the book's sample_weight.pkl) to a safe .npz.",
+    )
+    parser.add_argument("pickle", type=Path, help="the .pkl file")
+    parser.add_argument("-o", "--output", type=Path, help="default: the same name, .npz")
+    args = parser.parse_args(argv)
+    target = args.output or args.pickle.with_suffix(".npz")
+    try:
+        arrays = convert(args.pickle, target)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        print(f"error: cannot convert {args.pickle}: {error}", file=sys.stderr)
+        return 1
+    shapes = ", ".join(f"{key} {array.shape}" for key, array in arrays.items())
+    print(f"wrote {target}: {shapes}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The MNIST MLP and its named recipes (presets), from the seed tutorials' networks to ours.
+
+A preset is plain data: change one field of `PRESETS` to retune a recipe. The network
+itself is `minigrad.nn.MLP`, whose forward is the math: h = activation(h @ W + b) per
+hidden layer, then scores = h @ W + b.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from minigrad import Tensor, nn, no_grad, optim
+from minigrad import functional as F
+
+CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One recipe: the network, its cost, and how it is trained."""
+
+    description: str
+    sizes: tuple[int, ...]
+    activation: str = "relu"
+    output_activation: str | None = None  # Nielsen squashes the scores with a sigmoid too
+    cost: str = "cross_entropy"  # softmax cross-entropy, or "quadratic" (Nielsen)
+    init: str | float = "he"  # "he", "xavier", or the std of a normal (the book's 0.01)
+    dropout: float = 0.0
+    optimizer: str = "sgd"  # a key of OPTIMIZERS
+    lr: float = 0.1
+    momentum: float = 0.0  # sgd only
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # "constant", "cosine" (per batch, down to 0), or "step"
+    lr_step_epochs: int = 1  # "step": multiply lr by lr_gamma after this many epochs
+    lr_gamma: float = 0.1
+    max_grad_norm: float | None = None  # clip gradients to this global norm
+    batch_size: int = 100
+    epochs: int = 1
+    steps: int | None = None  # stop after this many updates (the book counts iterations)
+    validation: int = 0  # hold back the last N training digits (Nielsen trains on 50,000)
+
+
+PRESETS: dict[str, Preset] = {
+    "nielsen": Preset(
+        "Nielsen's network.py: [784, 30, 10] sigmoid, quadratic cost, SGD lr 3.0, batch 10",
+        sizes=(784, 30, 10),
+        activation="sigmoid",
+        output_activation="sigmoid",
+        cost="quadratic",
+        init=1.0,  # np.random.randn
+        lr=3.0,
+        batch_size=10,
+        epochs=30,
+        validation=10_000,
+    ),
+    "book": Preset(
+        "the book's TwoLayerNet: 784-50-10 sigmoid, weight_init_std=0.01, SGD lr 0.1, "
+        "batch 100, 10,000 iterations",
+        sizes=(784, 50, 10),
+        activation="sigmoid",
+        init=0.01,
+        lr=0.1,
+        batch_size=100,
+        epochs=17,
+        steps=10_000,
+    ),
+    "book3": Preset(
+        "the book's chapter 3 network, 784-50-100-10 sigmoid: run its weights with "
+        "`python -m models.evaluate WEIGHTS --preset book3`",
+        sizes=(784, 50, 100, 10),
+        activation="sigmoid",
+        init=0.01,
+        lr=0.1,
+        batch_size=100,
+        epochs=17,
+        steps=10_000,
+    ),
+    "default": Preset(
+        "784-512-256-10 ReLU, He init, Adam lr 1e-3 with cosine decay, batch 128",
+        sizes=(784, 512, 256, 10),
+        optimizer="adam",
+        lr=1e-3,
+        schedule="cosine",
+        batch_size=128,
+        epochs=5,
+    ),
+    "best": Preset(
+        "784-1024-1024-10 ReLU, dropout 0.2, He init, Adam lr 1e-3 with cosine decay, batch 128",
+        sizes=(784, 1024, 1024, 10),
+        dropout=0.2,
+        optimizer="adam",
+        lr=1e-3,
+        schedule="cosine",
+        batch_size=128,
+        epochs=15,
+    ),
+}
+
+OPTIMIZERS = {
+    "sgd": optim.SGD,
+    "adagrad": optim.AdaGrad,
+    "rmsprop": optim.RMSprop,
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+}
+COSTS = ("cross_entropy", "quadratic")
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+class MnistMLP(nn.MLP):
+    """The MLP of a preset, with the cost it is trained on (the book's TwoLayerNet.loss)."""
+
+    def __init__(self, preset: Preset, rng: int | np.random.Generator | None = None) -> None:
+        if preset.cost not in COSTS:
+            raise ValueError(f"cost must be one of {COSTS}, got {preset.cost!r}")
+        super().__init__(
+            preset.sizes,
+            activation=preset.activation,
+            output_activation=preset.output_activation,
+            init=preset.init,
+            dropout=preset.dropout,
+            rng=rng,
+        )
+        self.cost = preset.cost
+
+    def loss(self, scores: Tensor, labels: np.ndarray, reduction: str = "mean") -> Tensor:
+        """Cross-entropy of softmax(scores), or Nielsen's 0.5 * ||y - onehot(t)||^2 per digit.
+
+        reduction: "mean" over the batch (what training steps on) or "sum".
+        """
+        if self.cost == "cross_entropy":
+            return F.softmax_cross_entropy(scores, labels, reduction=reduction)
+        one_hot = np.eye(self.sizes[-1], dtype=scores.dtype)[labels]
+        return F.mean_squared_error(scores, one_hot, reduction=reduction)
+
+    def load_weights(self, path: str) -> MnistMLP:
+        """Load an `.npz` saved by `save` (`layers.0.weight`, ...) or under the book's names
+        (W1, b1, ...), e.g. the book's sample weights converted by `models.convert_weights`."""
+        arrays = nn.read_npz(path)
+        if any(name.startswith("layers.") for name in arrays):
+            self.load_state_dict(arrays)
+        else:
+            self.load_book_params(arrays)
+        return self
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Mean loss and accuracy over a set of digits, and the predicted digit for each."""
+
+    loss: float
+    accuracy: float
+    predictions: np.ndarray
+
+
+def evaluate(model: MnistMLP, x: np.ndarray, t: np.ndarray, batch_size: int = 1000) -> Evaluation:
+    """Batched inference in eval mode (dropout off), recording nothing.
+
+    The loss is summed per batch in float64, so the result does not depend on batch_size.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    was_training = model.training
+    model.eval()
+    total_loss = 0.0
+    predictions = np.empty(len(x), dtype=np.int64)
+    with no_grad():
+        for start in range(0, len(x), batch_size):
+            rows = slice(start, start + batch_size)
+            scores = model(x[rows])
+            total_loss += float(model.loss(scores, t[rows], reduction="sum").item())
+            predictions[rows] = scores.data.argmax(axis=1)
+    model.train(was_training)
+    count = max(len(x), 1)
+    return Evaluation(total_loss / count, float(np.mean(predictions == t)), predictions)
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """counts[true digit, predicted digit]."""
+    flat = np.asarray(labels, dtype=np.int64) * CLASSES + predictions
+    return np.bincount(flat, minlength=CLASSES * CLASSES).reshape(CLASSES, CLASSES)

@@ -1,0 +1,141 @@
+"""The training and evaluation commands, on real MNIST digits (CI caches them first)."""
+
+import dataclasses
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from dataset.mnist import load_mnist
+from models import evaluate as evaluate_command
+from models import train as train_command
+from models.mlp import PRESETS
+
+RUN_FILES = {
+    "weights.npz",
+    "config.json",
+    "metrics.json",
+    "metrics.csv",
+    "curves.png",
+    "misclassified.png",
+    "graph.svg",
+    "graph_expanded.svg",
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    (x_train, t_train), (x_test, t_test) = load_mnist()
+    return {
+        "train": (x_train[:5000], t_train[:5000].astype(np.int64)),
+        "test": (x_test[:2000], t_test[:2000].astype(np.int64)),
+    }
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One `--quick` run of the command, shared by the tests that read what it wrote."""
+    folder = tmp_path_factory.mktemp("runs") / "quick"
+    code = train_command.main(["--quick", "--no-progress", "--seed", "3", "--out", str(folder)])
+    assert code == 0
+    return folder
+
+
+def without_timings(history):
+    return [{k: v for k, v in row.items() if not k.endswith("seconds")} for row in history]
+
+
+def test_a_few_thousand_real_digits_train_past_89_percent(digits):
+    preset = dataclasses.replace(PRESETS["default"], epochs=3, batch_size=50)
+    _, history = train_command.train(preset, digits, seed=0, progress=False)
+    assert history[-1]["test_accuracy"] > 0.89
+    assert history[-1]["batch_loss"] < history[0]["batch_loss"]
+
+
+def test_the_same_seed_gives_the_same_run_and_another_seed_does_not(digits):
+    preset = dataclasses.replace(PRESETS["best"], epochs=1, batch_size=250)  # dropout too
+    small = {name: (x[:1000], t[:1000]) for name, (x, t) in digits.items()}
+    first_model, first = train_command.train(preset, small, seed=5, progress=False)
+    second_model, second = train_command.train(preset, small, seed=5, progress=False)
+    other_model, _ = train_command.train(preset, small, seed=6, progress=False)
+    assert without_timings(first) == without_timings(second)
+    for name, array in first_model.state_dict().items():
+        np.testing.assert_array_equal(array, second_model.state_dict()[name], err_msg=name)
+    assert not np.array_equal(first_model.layers[0].weight.data, other_model.layers[0].weight.data)
+
+
+def test_a_step_budget_stops_mid_epoch(digits):
+    preset = dataclasses.replace(PRESETS["book"], steps=75, batch_size=50)  # 100 batches/epoch
+    small = {"train": digits["train"], "test": digits["test"]}
+    _, history = train_command.train(preset, small, seed=0, progress=False)
+    assert [row["steps"] for row in history] == [75]
+
+
+def test_quick_run_writes_every_file_and_no_temporary_one(quick_run):
+    assert set(os.listdir(quick_run)) == RUN_FILES
+    for name in ("curves.png", "misclassified.png"):
+        assert (quick_run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"layers.0.weight" in (quick_run / "graph_expanded.svg").read_bytes()
+    metrics = json.loads((quick_run / "metrics.json").read_text())
+    (row,) = metrics["history"]
+    assert row["test_accuracy"] == metrics["test_accuracy"]
+    assert np.sum(metrics["confusion_matrix"]) == train_command.QUICK_TEST
+    config = json.loads((quick_run / "config.json").read_text())
+    assert (config["preset"], config["seed"], config["settings"]["epochs"]) == ("default", 3, 1)
+
+
+def test_evaluate_gives_the_same_report_for_any_batch_size(quick_run, capsys):
+    reports = []
+    for batch_size in ("10000", "7"):
+        assert evaluate_command.main([str(quick_run), "--batch-size", batch_size]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[1].startswith("test accuracy 0.")
+        reports.append([lines[1].split(", batch size")[0]] + lines[2:])
+    assert reports[0] == reports[1]
+    assert len(reports[0]) == 12  # accuracy line, header, one row per digit
+
+
+def test_evaluate_explains_weights_of_the_wrong_shape(quick_run, capsys):
+    assert evaluate_command.main([str(quick_run / "weights.npz"), "--preset", "book3"]) == 1
+    assert (
+        "layers.0.weight has shape (784, 512), the model needs (784, 50)" in capsys.readouterr().err
+    )
+
+
+def test_evaluate_refuses_a_pickle_dressed_as_npz(tmp_path, capsys):
+    fake = tmp_path / "weights.npz"
+    fake.write_bytes(pickle.dumps({"W1": np.zeros((784, 50))}))
+    assert evaluate_command.main([str(fake), "--preset", "book"]) == 1
+    assert "is not a weights .npz file" in capsys.readouterr().err
+
+
+def test_evaluate_asks_for_a_preset_when_no_config_says_which(tmp_path, capsys):
+    (tmp_path / "w.npz").write_bytes(b"")
+    assert evaluate_command.main([str(tmp_path / "w.npz")]) == 1
+    assert "pass --preset" in capsys.readouterr().err
+
+
+def test_unknown_preset_is_refused_with_the_choices(capsys):
+    with pytest.raises(SystemExit) as caught:
+        train_command.main(["--preset", "resnet"])
+    assert caught.value.code == 2
+    assert "invalid choice: 'resnet'" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder_fails_before_loading_data(tmp_path, capsys, monkeypatch):
+    def no_data(*args):
+        raise AssertionError("loaded data before checking the output folder")
+
+    monkeypatch.setattr(train_command, "load_splits", no_data)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert train_command.main(["--quick", "--out", str(blocker / "run")]) == 1
+    assert "cannot write to the output folder" in capsys.readouterr().err
+
+
+def test_epochs_option_replaces_the_books_iteration_budget():
+    args = train_command.parse_args(["--preset", "book", "--epochs", "2", "--lr", "0.5"])
+    preset = train_command.resolve_preset(args)
+    assert (preset.epochs, preset.steps, preset.lr) == (2, None, 0.5)
