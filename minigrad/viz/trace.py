@@ -58,7 +58,7 @@ class BackwardTrace:
         return iter(self.steps)
 
     def __repr__(self) -> str:
-        return f"<BackwardTrace of {labels.title(self.output)}: {len(self.steps)} steps>"
+        return f"<BackwardTrace of {labels.title(self.output)}: {steps_text(len(self.steps))}>"
 
     def __str__(self) -> str:
         header = ("step", "node", "upstream grad", "input", "local", "grad sent", "note")
@@ -69,11 +69,15 @@ class BackwardTrace:
         if not any(row[4] for row in rows):  # no scalar steps: drop the empty column
             header, rows = drop_column(header, 4), [drop_column(row, 4) for row in rows]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = [f"backward of {labels.title(self.output)}: {len(self.steps)} steps"]
+        lines = [f"backward of {labels.title(self.output)}: {steps_text(len(self.steps))}"]
         for row in [header, *rows]:
             lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
         lines.insert(2, "  ".join("-" * width for width in widths))
         return "\n".join(lines)
+
+
+def steps_text(count: int) -> str:
+    return f"{count} step" if count == 1 else f"{count} steps"
 
 
 def describe(tensor: Tensor) -> str:
