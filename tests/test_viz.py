@@ -617,6 +617,12 @@ def test_without_the_graphviz_package_the_error_says_which_extra_to_install(monk
     assert len(trace_backward(o)) == 5  # the trace needs no graphviz
 
 
+def test_the_command_without_graphviz_exits_with_the_install_hint(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SystemExit, match="apt-get install graphviz"):
+        viz_main(["--out", str(tmp_path)])
+
+
 def test_draw_needs_a_known_extension(tmp_path):
     o, _ = neuron()
     with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf"):

@@ -16,7 +16,7 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.tensor import Tensor, gradients, module_scope
-from minigrad.viz.graph import FORMATS, draw
+from minigrad.viz.graph import FORMATS, GraphvizNotFoundError, draw
 from minigrad.viz.trace import BackwardTrace, trace_backward
 
 
@@ -101,7 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures")
     parser.add_argument("--format", choices=FORMATS, default="svg")
     args = parser.parse_args(argv)
-    for path in draw_examples(args.out, args.format):
+    try:
+        paths = draw_examples(args.out, args.format)
+    except GraphvizNotFoundError as error:
+        raise SystemExit(f"python -m minigrad.viz: {error}") from error
+    for path in paths:
         print(path)
 
 
