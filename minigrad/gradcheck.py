@@ -3,29 +3,55 @@
 `gradcheck` compares the analytic Jacobian of every output with respect to every input
 that requires grad against a numeric one computed in float64. A mismatch raises
 `GradcheckError`, whose `.report` names the function, input, output, worst element,
-both values, the errors and the eps used.
+both values, the errors, the eps used, and whether the mismatch shrinks like eps^2 as
+eps shrinks (numerical noise) or not (a wrong backward rule).
+
+Defaults, by the dtype of the inputs the user passed (the check itself runs in float64):
+
+| dtype   | eps  | atol | rtol |
+|---------|------|------|------|
+| float64 | 1e-6 | 1e-5 | 1e-3 |
+| float32 | 1e-6 | 1e-4 | 1e-2 |
+
+eps is scaled per element: an element x is moved by eps * max(1, |x|).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import Tensor, gradients, no_grad
+from minigrad.tensor import Tensor, enable_grad, gradients, no_grad
 
-# Defaults by the dtype the user passed in (the check itself always runs in float64).
 DEFAULT_EPS = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-6}
 DEFAULT_ATOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-4}
 DEFAULT_RTOL = {np.dtype(np.float64): 1e-3, np.dtype(np.float32): 1e-2}
 
+# An (input, output) pair whose Jacobian would hold more entries than this is compared
+# through a random projection of the output instead (the input is still checked element
+# by element), so checking a layer of an MLP does not need gigabytes.
+JACOBIAN_LIMIT = 1_000_000
+# Steps (relative to max(1, |x|)) of the Taylor-remainder check on the worst element.
+TAYLOR_STEPS = (1e-2, 1e-3, 1e-4)
+MODES = ("full", "fast")
+
 
 @dataclass
 class GradcheckReport:
-    """The worst mismatch between analytic and numeric gradients for one input/output pair."""
+    """The worst mismatch between analytic and numeric gradients for one input/output pair.
+
+    `taylor` lists (h, |f(x + h) - f(x) - h * analytic|) for shrinking steps h along the
+    worst element; `remainder_order` is the power p in remainder ~ h^p measured at the
+    smallest steps: about 2 when the analytic gradient is right (the mismatch is numerical
+    noise), about 1 when it is wrong, None when the remainder is at rounding level.
+    With `output_projected`, the output was contracted with a random vector first (the
+    pair was too large for a full Jacobian), so `output_element` is empty.
+    """
 
     function: str
     input_index: int
@@ -38,17 +64,57 @@ class GradcheckReport:
     abs_error: float
     rel_error: float
     eps: float
+    atol: float | None = None
+    rtol: float | None = None
+    order: int = 1
+    output_projected: bool = False
+    taylor: tuple[tuple[float, float], ...] = ()
+    remainder_order: float | None = None
+
+    @property
+    def converges(self) -> bool | None:
+        """True when the mismatch is noise (the remainder falls like h^2), False when the
+        analytic gradient is wrong; None when no Taylor check ran."""
+        if not self.taylor:
+            return None
+        return self.remainder_order is None or self.remainder_order > 1.5
 
     def __str__(self) -> str:
         name = f" '{self.input_name}'" if self.input_name else ""
-        return (
-            f"gradient of {self.function} is wrong for input {self.input_index}{name}, "
-            f"output {self.output_index}:\n"
-            f"  worst element: d out{list(self.output_element)} / d in{list(self.input_element)}\n"
-            f"  analytic {self.analytic:.6g}  numeric {self.numeric:.6g}\n"
-            f"  abs error {self.abs_error:.3g}  rel error {self.rel_error:.3g}"
-            f"  (eps {self.eps:.3g})"
+        what = "gradient" if self.order == 1 else "second derivative (gradient of the gradient)"
+        output = (
+            f"output {self.output_index}"
+            if self.order == 1
+            else f"the gradient w.r.t. input {self.output_index}"
         )
+        out_element = "v . out" if self.output_projected else f"out{list(self.output_element)}"
+        tolerance = "" if self.atol is None else f", atol {self.atol:.3g}, rtol {self.rtol:.3g}"
+        lines = [
+            f"{what} of {self.function} is wrong for input {self.input_index}{name}, {output}:",
+            f"  worst element: d {out_element} / d in{list(self.input_element)}",
+            f"  analytic {self.analytic:.6g}  numeric {self.numeric:.6g}",
+            f"  abs error {self.abs_error:.3g}  rel error {self.rel_error:.3g}"
+            f"  (eps {self.eps:.3g}{tolerance})",
+        ]
+        if self.output_projected:
+            lines.append("  (output contracted with a random vector v: the pair is too large)")
+        if self.taylor:
+            lines.append(self._taylor_line())
+        return "\n".join(lines)
+
+    def _taylor_line(self) -> str:
+        steps = ", ".join(f"{h:.0e}: {r:.2g}" for h, r in self.taylor)
+        head = f"  Taylor remainder |f(x+h) - f(x) - h*analytic| ({steps})"
+        if self.remainder_order is None:
+            return head + " is at rounding level: the analytic value is consistent."
+        verdict = (
+            "the analytic gradient is consistent; the mismatch is numerical noise "
+            "(try another eps or looser tolerances)"
+            if self.converges
+            else "the analytic gradient is wrong (a correct one gives h^2), or the function "
+            "is not differentiable there"
+        )
+        return f"{head}\n  falls like h^{self.remainder_order:.2f}: {verdict}"
 
 
 @dataclass
@@ -61,12 +127,18 @@ class GradcheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    @property
+    def worst(self) -> GradcheckReport | None:
+        return max(self.failures, key=lambda r: r.abs_error, default=None)
+
 
 class GradcheckError(AssertionError):
-    """Raised by `gradcheck` on a mismatch; `.report` holds the worst one."""
+    """Raised by `gradcheck` on a mismatch; `.report` holds the worst one, `.result` all."""
 
     def __init__(self, report: GradcheckReport, result: GradcheckResult) -> None:
-        super().__init__(str(report))
+        more = len(result.failures) - 1
+        suffix = f"\n({more} more failing input/output pair{'s' * (more > 1)})" if more else ""
+        super().__init__(str(report) + suffix)
         self.report = report
         self.result = result
 
@@ -75,8 +147,24 @@ def _as_tuple(value: Any) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-def _function_name(fn: Callable) -> str:
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+def function_name(fn: Callable) -> str:
+    """How reports name a checked function: its qualified name, else its type's name."""
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _as_tensors(inputs: Tensor | Sequence[Any]) -> list[Tensor]:
+    tensors = []
+    for position, value in enumerate(_as_tuple(inputs)):
+        if isinstance(value, Tensor):
+            tensors.append(value)
+        elif isinstance(value, np.ndarray):
+            tensors.append(Tensor(value, requires_grad=value.dtype.kind == "f"))
+        else:
+            raise TypeError(
+                f"gradcheck: input {position} is a {type(value).__name__}; pass Tensors "
+                "(those with requires_grad=True are checked) or NumPy arrays"
+            )
+    return tensors
 
 
 def promote(inputs: Sequence[Tensor], caller: str) -> list[Tensor]:
@@ -89,7 +177,7 @@ def promote(inputs: Sequence[Tensor], caller: str) -> list[Tensor]:
         )
     return [
         Tensor(
-            t.data.astype(np.float64) if t.dtype.kind == "f" else t.data,
+            t.data.astype(np.float64) if t.dtype.kind == "f" else t.data.copy(),
             requires_grad=t.requires_grad,
             name=t.name,
         )
@@ -101,96 +189,288 @@ def _outputs(fn: Callable, inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
     return tuple(out for out in _as_tuple(fn(*inputs)) if out.dtype.kind == "f")
 
 
-def analytic_jacobians(fn: Callable, inputs: Sequence[Tensor]) -> dict[tuple[int, int], np.ndarray]:
-    """{(input, output): J} from autograd, J of shape output.shape + input.shape."""
-    outputs = _outputs(fn, inputs)
-    wanted = [i for i, t in enumerate(inputs) if t.requires_grad]
-    jacobians = {
-        (i, o): np.zeros(out.shape + inputs[i].shape)
-        for o, out in enumerate(outputs)
-        for i in wanted
-    }
-    for o, out in enumerate(outputs):
-        if not out.requires_grad:
-            continue
-        for element in np.ndindex(out.shape):
-            seed = np.zeros(out.shape)
-            seed[element] = 1
-            found = gradients(out, [inputs[i] for i in wanted], grad=seed, retain_graph=True)
-            for i, grad in zip(wanted, found):
-                if grad is not None:
-                    jacobians[(i, o)][element] = grad.data
-    return jacobians
-
-
 def step_sizes(array: np.ndarray, eps: float) -> np.ndarray:
     """eps scaled to each element's magnitude, so large entries get a relative step."""
     return eps * np.maximum(1.0, np.abs(array))
 
 
-def numeric_jacobians(
-    fn: Callable, inputs: Sequence[Tensor], eps: float
-) -> dict[tuple[int, int], np.ndarray]:
-    """{(input, output): J} by central differences, one input element at a time."""
-    with no_grad():
-        outputs = _outputs(fn, inputs)
-        jacobians = {}
-        for i, tensor in enumerate(inputs):
-            if not tensor.requires_grad:
+def _one_hot_seeds(shape: tuple[int, ...]) -> Iterator[np.ndarray]:
+    for k in range(int(np.prod(shape))):
+        seed = np.zeros(shape)
+        seed.flat[k] = 1.0
+        yield seed
+
+
+def _unit(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    vector = rng.standard_normal(shape)
+    return vector / max(float(np.linalg.norm(vector)), 1e-300)
+
+
+@dataclass
+class Checker:
+    """One gradient check of `fn` at `inputs` (float64 leaves), in full or fast mode.
+
+    `ignore` maps an input index to a boolean mask of elements to leave out (the
+    localiser uses it for elements that sit on a kink of an op).
+    """
+
+    fn: Callable
+    inputs: list[Tensor]
+    function: str
+    eps: float
+    atol: float
+    rtol: float
+    order: int = 1
+    seed: int = 0
+    ignore: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def wanted(self) -> list[int]:
+        return [i for i, t in enumerate(self.inputs) if t.requires_grad]
+
+    def values(self) -> list[np.ndarray]:
+        with no_grad():
+            return [out.data.astype(np.float64) for out in _outputs(self.fn, self.inputs)]
+
+    def run(self, mode: str) -> list[GradcheckReport]:
+        if mode == "fast":
+            suspects = self.fast_suspects()
+            return self.full(suspects) if suspects else []
+        return self.full()
+
+    # ----- fast mode: one random projection per input/output pair -----------------------
+    def fast_suspects(self) -> list[tuple[int, int]]:
+        """(input, output) pairs where v . J u differs, for random unit u and v.
+
+        Costs one forward and one backward per output, plus two forwards per input.
+        """
+        rng = np.random.default_rng(self.seed)
+        outputs = _outputs(self.fn, self.inputs)
+        v = [_unit(rng, out.shape) for out in outputs]
+        directions = {
+            i: _unit(rng, self.inputs[i].shape) * np.maximum(1.0, np.abs(self.inputs[i].data))
+            for i in self.wanted
+        }
+        for i, mask in self.ignore.items():
+            if i in directions:
+                directions[i][mask] = 0.0
+        analytic = self._projected_analytic(outputs, v, directions)
+        suspects = []
+        for i, direction in directions.items():
+            plus = self._shifted(i, self.eps * direction)
+            minus = self._shifted(i, -self.eps * direction)
+            for o, v_o in enumerate(v):
+                numeric = float(np.sum(v_o * (plus[o] - minus[o]))) / (2 * self.eps)
+                if not abs(analytic[(i, o)] - numeric) <= self.atol + self.rtol * abs(numeric):
+                    suspects.append((i, o))
+        return suspects
+
+    def _projected_analytic(self, outputs, v, directions) -> dict[tuple[int, int], float]:
+        analytic = {(i, o): 0.0 for i in directions for o in range(len(outputs))}
+        for o, out in enumerate(outputs):
+            if not out.requires_grad:
                 continue
-            steps = step_sizes(tensor.data, eps)
-            for o, out in enumerate(outputs):
-                jacobians[(i, o)] = np.zeros(out.shape + tensor.shape)
-            for element in np.ndindex(tensor.shape):
-                original = tensor.data[element]
-                tensor.data[element] = original + steps[element]
-                plus = [out.data.copy() for out in _outputs(fn, inputs)]
-                tensor.data[element] = original - steps[element]
-                minus = [out.data.copy() for out in _outputs(fn, inputs)]
-                tensor.data[element] = original
-                for o in range(len(outputs)):
-                    jacobians[(i, o)][(...,) + element] = (plus[o] - minus[o]) / (
-                        2 * steps[element]
-                    )
-    return jacobians
+            found = gradients(
+                out, [self.inputs[i] for i in directions], grad=v[o], retain_graph=True
+            )
+            for i, grad in zip(directions, found):
+                if grad is not None:
+                    analytic[(i, o)] = float(np.sum(grad.data * directions[i]))
+        return analytic
+
+    def _shifted(self, i: int, shift: np.ndarray) -> list[np.ndarray]:
+        tensor = self.inputs[i]
+        original = tensor.data
+        tensor.data = original + shift
+        try:
+            return self.values()
+        finally:
+            tensor.data = original
+
+    # ----- full mode: every element --------------------------------------------------------
+    def full(self, pairs: list[tuple[int, int]] | None = None) -> list[GradcheckReport]:
+        """Compare element by element (all pairs, or only `pairs`)."""
+        outputs = _outputs(self.fn, self.inputs)
+        if pairs is None:
+            pairs = [(i, o) for i in self.wanted for o in range(len(outputs))]
+        rng = np.random.default_rng(self.seed + 1)
+        projections = {
+            o: (
+                _unit(rng, outputs[o].shape)
+                if outputs[o].size * max(self.inputs[i].size for i, _ in pairs) > JACOBIAN_LIMIT
+                else None
+            )
+            for o in sorted({o for _, o in pairs})
+        }
+        failures = []
+        for i in sorted({i for i, _ in pairs}):
+            wanted_outputs = {o: projections[o] for ii, o in pairs if ii == i}
+            numeric = self.numeric_rows(i, wanted_outputs)
+            for o, projection in wanted_outputs.items():
+                analytic = self.analytic_rows(outputs[o], i, projection)
+                report = self.compare(i, o, analytic, numeric[o], outputs[o].shape, projection)
+                if report is not None:
+                    failures.append(report)
+        return failures
+
+    def analytic_rows(self, out: Tensor, i: int, projection: np.ndarray | None) -> np.ndarray:
+        """Rows of d out / d input i: one per output element, or one for v . out."""
+        seeds = [projection] if projection is not None else _one_hot_seeds(out.shape)
+        rows = np.zeros((1 if projection is not None else out.size,) + self.inputs[i].shape)
+        if not out.requires_grad:
+            return rows
+        for k, seed in enumerate(seeds):
+            (grad,) = gradients(out, [self.inputs[i]], grad=seed, retain_graph=True)
+            if grad is not None:
+                rows[k] = grad.data
+        return rows
+
+    def numeric_rows(self, i: int, projections: dict[int, np.ndarray | None]) -> dict:
+        """Central-difference rows for input i, for every output in `projections`."""
+        tensor = self.inputs[i]
+        steps = step_sizes(tensor.data, self.eps)
+        shapes = {o: out.shape for o, out in enumerate(self.values()) if o in projections}
+        rows = {
+            o: np.zeros((1 if v is not None else int(np.prod(shapes[o])),) + tensor.shape)
+            for o, v in projections.items()
+        }
+        for element in np.ndindex(tensor.shape):
+            original = tensor.data[element]
+            tensor.data[element] = original + steps[element]
+            plus = self.values()
+            tensor.data[element] = original - steps[element]
+            minus = self.values()
+            tensor.data[element] = original
+            for o, v in projections.items():
+                slope = (plus[o] - minus[o]) / (2 * steps[element])
+                rows[o][(slice(None),) + element] = (
+                    slope.reshape(-1) if v is None else np.sum(v * slope)
+                )
+        return rows
+
+    def compare(self, i, o, analytic, numeric, out_shape, projection) -> GradcheckReport | None:
+        error = np.abs(analytic - numeric)
+        tolerance = self.atol + self.rtol * np.abs(numeric)
+        excess = error / np.maximum(tolerance, np.finfo(np.float64).tiny)
+        excess = np.where(np.isnan(excess), np.inf, excess)
+        if i in self.ignore:
+            excess[:, self.ignore[i]] = 0.0
+        if np.all(excess <= 1):
+            return None
+        worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
+        row, element = int(worst[0]), tuple(int(k) for k in worst[1:])
+        seed = (
+            projection
+            if projection is not None
+            else np.eye(1, error.shape[0], row).reshape(out_shape)
+        )
+        taylor = self.taylor(i, o, element, seed, float(analytic[worst]))
+        return GradcheckReport(
+            function=self.function,
+            input_index=i,
+            input_name=self.inputs[i].name,
+            output_index=o,
+            input_element=element,
+            output_element=() if projection is not None else _unravel(row, out_shape),
+            analytic=float(analytic[worst]),
+            numeric=float(numeric[worst]),
+            abs_error=float(error[worst]),
+            rel_error=float(error[worst] / max(abs(float(numeric[worst])), 1e-12)),
+            eps=self.eps,
+            atol=self.atol,
+            rtol=self.rtol,
+            order=self.order,
+            output_projected=projection is not None,
+            taylor=taylor,
+            remainder_order=remainder_order(taylor, self._rounding_floor(o, seed)),
+        )
+
+    def taylor(self, i, o, element, seed, analytic) -> tuple[tuple[float, float], ...]:
+        """|f(x + h e) - f(x) - h * analytic| along the worst element, for shrinking h."""
+        tensor = self.inputs[i]
+        scale = max(1.0, abs(float(tensor.data[element])))
+        base = float(np.sum(seed * self.values()[o]))
+        remainders = []
+        for step in TAYLOR_STEPS:
+            shift = np.zeros(tensor.shape)
+            shift[element] = step * scale
+            moved = float(np.sum(seed * self._shifted(i, shift)[o]))
+            remainders.append((step * scale, abs(moved - base - step * scale * analytic)))
+        return tuple(remainders)
+
+    def _rounding_floor(self, o: int, seed: np.ndarray) -> float:
+        return 1e-12 * max(1.0, float(np.sum(np.abs(seed * self.values()[o]))))
 
 
-def compare(
-    function: str,
-    inputs: Sequence[Tensor],
-    analytic: dict,
-    numeric: dict,
+def _unravel(index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(k) for k in np.unravel_index(index, shape)) if shape else ()
+
+
+def remainder_order(taylor: Sequence[tuple[float, float]], floor: float) -> float | None:
+    """The power p in remainder ~ h^p, from the two smallest steps above rounding level."""
+    above = [(h, r) for h, r in taylor if r > floor]
+    if len(above) < 2:
+        return None
+    (h1, r1), (h2, r2) = above[-2], above[-1]
+    return math.log(r1 / r2) / math.log(h1 / h2)
+
+
+def gradient_function(fn: Callable, inputs: Sequence[Tensor], seed: int) -> Callable:
+    """x -> sum over outputs of J(x)^T v (v random, fixed): what order-2 checks differentiate.
+
+    Its own gradient comes from backward through backward (`create_graph=True`).
+    """
+    wanted = [i for i, t in enumerate(inputs) if t.requires_grad]
+    rng = np.random.default_rng(seed + 2)
+    with no_grad():
+        cotangents = [rng.standard_normal(out.shape) for out in _outputs(fn, inputs)]
+
+    def gradient_of(*xs: Tensor) -> tuple[Tensor, ...]:
+        totals: list[Tensor | None] = [None] * len(wanted)
+        with enable_grad():
+            for out, v in zip(_outputs(fn, xs), cotangents):
+                if not out.requires_grad:
+                    continue
+                found = gradients(out, [xs[i] for i in wanted], grad=v, create_graph=True)
+                totals = [
+                    g if total is None else (total if g is None else total + g)
+                    for total, g in zip(totals, found)
+                ]
+        return tuple(
+            Tensor.wrap(np.zeros(xs[i].shape)) if total is None else total
+            for i, total in zip(wanted, totals)
+        )
+
+    gradient_of.__qualname__ = function_name(fn)
+    return gradient_of
+
+
+def run_check(
+    fn: Callable,
+    inputs: list[Tensor],
+    *,
     eps: float,
     atol: float,
     rtol: float,
-) -> list[GradcheckReport]:
-    """A report for each input/output pair whose Jacobians differ beyond atol + rtol*|numeric|."""
-    failures = []
-    for (i, o), expected in numeric.items():
-        actual = analytic[(i, o)]
-        error = np.abs(actual - expected)
-        excess = error / (atol + rtol * np.abs(expected))
-        if not np.all(excess <= 1):  # also catches NaN
-            worst = np.unravel_index(
-                np.nanargmax(np.where(np.isnan(excess), np.inf, excess)), excess.shape
-            )
-            out_ndim = expected.ndim - inputs[i].ndim
-            failures.append(
-                GradcheckReport(
-                    function=function,
-                    input_index=i,
-                    input_name=inputs[i].name,
-                    output_index=o,
-                    input_element=tuple(int(k) for k in worst[out_ndim:]),
-                    output_element=tuple(int(k) for k in worst[:out_ndim]),
-                    analytic=float(actual[worst]),
-                    numeric=float(expected[worst]),
-                    abs_error=float(error[worst]),
-                    rel_error=float(error[worst] / max(abs(expected[worst]), 1e-12)),
-                    eps=eps,
-                )
-            )
-    return failures
+    mode: str = "full",
+    order: int = 1,
+    seed: int = 0,
+    function: str | None = None,
+    ignore: dict[int, np.ndarray] | None = None,
+) -> GradcheckResult:
+    """The check itself, on float64 leaves: first order, then (order=2) the gradient's."""
+    name = function or function_name(fn)
+    check = Checker(fn, inputs, name, eps, atol, rtol, seed=seed, ignore=ignore or {})
+    failures = check.run(mode)
+    if not failures and order == 2:
+        wanted = check.wanted
+        second = Checker(
+            gradient_function(fn, inputs, seed), inputs, name, eps, atol, rtol, order=2, seed=seed
+        )
+        failures = second.run(mode)
+        for report in failures:
+            report.output_index = wanted[report.output_index]
+    return GradcheckResult(passed=not failures, failures=failures)
 
 
 def gradcheck(
@@ -200,30 +480,49 @@ def gradcheck(
     eps: float | None = None,
     atol: float | None = None,
     rtol: float | None = None,
+    mode: str = "full",
+    order: int = 1,
     raise_exception: bool = True,
+    seed: int = 0,
 ) -> bool | GradcheckResult:
-    """Compare fn's autograd Jacobians with central differences, for every input that
-    requires grad and every floating output.
+    """Compare fn's autograd gradients with central differences, for every input that
+    requires grad and every floating output (fn returns a Tensor or a tuple of them).
 
-    Defaults: eps 1e-6 (scaled by max(1, |x|) per element); atol 1e-5 and rtol 1e-3 for
-    float64 inputs, atol 1e-4 and rtol 1e-2 for float32 ones. Returns True on success,
-    raises `GradcheckError` on a mismatch; with raise_exception=False returns a
-    `GradcheckResult` instead.
+    mode="full" compares every Jacobian entry; mode="fast" compares one random projection
+    v . J u per input/output pair (two evaluations of fn per input), and on a mismatch
+    falls back to the full comparison of the failing pairs so the report still says
+    where. order=2 then checks the gradient of the gradient (through create_graph=True).
+    Defaults for eps, atol and rtol depend on the inputs' dtype (module docstring); `seed`
+    fixes the random projections.
+
+    Returns True on success, raises `GradcheckError` on a mismatch; with
+    raise_exception=False returns a `GradcheckResult` instead (true when it passed).
     """
-    original = list(_as_tuple(inputs))
+    if mode not in MODES:
+        raise ValueError(f"gradcheck: mode must be one of {MODES}, got {mode!r}")
+    if order not in (1, 2):
+        raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
+    original = _as_tensors(inputs)
+    if not any(t.requires_grad for t in original):
+        raise ValueError(
+            f"gradcheck: no input of {function_name(fn)} has requires_grad=True, so there is "
+            "nothing to check; create the inputs with Tensor(..., requires_grad=True)"
+        )
     dtype = next((t.dtype for t in original if t.dtype.kind == "f"), np.dtype(np.float64))
-    eps = DEFAULT_EPS.get(dtype, 1e-6) if eps is None else eps
-    atol = DEFAULT_ATOL.get(dtype, 1e-5) if atol is None else atol
-    rtol = DEFAULT_RTOL.get(dtype, 1e-3) if rtol is None else rtol
-    checked = promote(original, "gradcheck")
-    analytic = analytic_jacobians(fn, checked)
-    numeric = numeric_jacobians(fn, checked, eps)
-    failures = compare(_function_name(fn), checked, analytic, numeric, eps, atol, rtol)
-    result = GradcheckResult(passed=not failures, failures=failures)
+    result = run_check(
+        fn,
+        promote(original, "gradcheck"),
+        eps=DEFAULT_EPS.get(dtype, 1e-6) if eps is None else eps,
+        atol=DEFAULT_ATOL.get(dtype, 1e-5) if atol is None else atol,
+        rtol=DEFAULT_RTOL.get(dtype, 1e-3) if rtol is None else rtol,
+        mode=mode,
+        order=order,
+        seed=seed,
+    )
     if not raise_exception:
         return result
-    if failures:
-        raise GradcheckError(max(failures, key=lambda r: r.abs_error), result)
+    if not result.passed:
+        raise GradcheckError(result.worst, result)
     return True
 
 
@@ -256,10 +555,24 @@ def _scalar(value: Any) -> Any:
 def jacobian(fn: Callable[..., Tensor], x: Tensor) -> np.ndarray:
     """Autograd Jacobian of fn at x, shaped fn(x).shape + x.shape."""
     leaf = Tensor(x.data, requires_grad=True, name=x.name)
-    return analytic_jacobians(fn, [leaf])[(0, 0)]
+    out = fn(leaf)
+    if not out.requires_grad:
+        return np.zeros(out.shape + leaf.shape)
+    rows = [
+        gradients(out, [leaf], grad=seed, retain_graph=True)[0]
+        for seed in _one_hot_seeds(out.shape)
+    ]
+    stacked = np.stack([np.zeros(leaf.shape) if g is None else g.data for g in rows])
+    return stacked.reshape(out.shape + leaf.shape)
 
 
 def numerical_jacobian(fn: Callable[..., Tensor], x: Tensor, eps: float = 1e-6) -> np.ndarray:
     """Central-difference Jacobian of fn at x (in float64), shaped fn(x).shape + x.shape."""
     leaf = promote([Tensor(x.data, requires_grad=True, name=x.name)], "numerical_jacobian")[0]
-    return numeric_jacobians(fn, [leaf], eps)[(0, 0)]
+    check = Checker(fn, [leaf], function_name(fn), eps, 0.0, 0.0)
+    rows = check.numeric_rows(0, {0: None})[0]
+    out_shape = check.values()[0].shape
+    return rows.reshape(out_shape + leaf.shape)
+
+
+from minigrad.locate import NodeCheck, check_nodes, locate_gradient_errors  # noqa: E402, F401

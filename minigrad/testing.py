@@ -1,20 +1,29 @@
-"""Hypothesis strategies for testing gradients: tensors, shapes, and inputs for any op.
+"""Hypothesis strategies for testing gradients, and `check_op` for a user's own op.
 
-`op_cases(op)` reads what the op declares (signature, domain, kinks, distinct) and draws
-inputs and params that respect it, so a newly registered op is tested with no extra code.
+- `tensors`, `shapes`, `broadcastable_shapes`: the building blocks.
+- `op_cases(op)` reads what the op declares (signature, domain, kinks, distinct) and draws
+  inputs and params that respect it, so a newly registered op is tested with no extra code.
+- `graphs(ops, max_nodes)` draws whole differentiable expressions from registered ops,
+  ending in a scalar; a failing one shrinks and prints as Python code to paste in a test.
+- `check_op(op)` runs every check a new op should pass: gradients (first and second
+  order), gradient shapes under broadcasting, float32 preservation and no_grad.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigrad.ops import Op
-from minigrad.tensor import Tensor
+from minigrad.gradcheck import gradcheck
+from minigrad.ops import OPS, Op
+from minigrad.tensor import Tensor, no_grad
 
 KINK_MARGIN = 0.1  # drawn values stay this far from an op's kinks
 DISTINCT_GAP = 0.25  # spacing of values for ops where ties are kinks (max, min)
@@ -37,6 +46,7 @@ class OpCase:
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 4) -> st.SearchStrategy:
+    """Small array shapes, every side at least 1."""
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
 
 
@@ -227,3 +237,615 @@ def op_cases(draw, op: type[Op], dtype: Any = np.float64) -> OpCase:
         for position, shape in enumerate(input_shapes)
     )
     return OpCase(op, inputs, params)
+
+
+# ----- random expression graphs ------------------------------------------------------------
+GRAPH_SIDE = 3  # largest side of a drawn array
+GRAPH_SIZE = 64  # a step whose value has more elements is not added
+VALUE_LIMIT = 100.0  # nor one with a larger value: finite differences get coarse
+GRAPH_GAP = 0.01  # values a max or min reduces over stay this far apart
+
+
+@dataclass
+class Leaf:
+    name: str
+    data: np.ndarray
+    requires_grad: bool
+
+
+@dataclass
+class Step:
+    """`name = op(*args, **params)`, where args name earlier leaves or steps."""
+
+    name: str
+    op: type[Op]
+    args: tuple[str, ...]
+    params: dict[str, Any]
+
+
+@dataclass
+class Graph:
+    """A drawn expression: leaves, steps, and a scalar made of a weighted sum of the
+    steps nothing else uses (so every step counts).
+
+    Call it on `inputs()` (fresh leaf tensors) to run it; its repr is a Python program that
+    rebuilds it with the same data, ready to paste into a test.
+    """
+
+    leaves: list[Leaf]
+    steps: list[Step]
+    outputs: list[str]
+    weights: list[np.ndarray]
+
+    def inputs(self) -> list[Tensor]:
+        return [
+            Tensor(leaf.data.copy(), requires_grad=leaf.requires_grad, name=leaf.name)
+            for leaf in self.leaves
+        ]
+
+    def __call__(self, *inputs: Tensor) -> Tensor:
+        values = {leaf.name: tensor for leaf, tensor in zip(self.leaves, inputs)}
+        for step in self.steps:
+            values[step.name] = step.op.apply(*(values[a] for a in step.args), **step.params)
+        total = None
+        for name, weights in zip(self.outputs, self.weights):
+            term = (values[name] * Tensor.wrap(weights)).sum()
+            total = term if total is None else total + term
+        return total
+
+    @property
+    def ops(self) -> list[str]:
+        return [step.op.name for step in self.steps]
+
+    @property
+    def code(self) -> str:
+        arguments = ", ".join(leaf.name for leaf in self.leaves)
+        lines = [
+            "import numpy as np",
+            "",
+            "import minigrad.functional as F",
+            "from minigrad import OPS, Tensor, gradcheck",
+            "",
+        ]
+        for leaf in self.leaves:
+            flag = ", requires_grad=True" if leaf.requires_grad else ""
+            lines.append(f"{leaf.name} = Tensor({_literal(leaf.data)}{flag}, name={leaf.name!r})")
+        lines += ["", "", f"def f({arguments}):"]
+        lines += [f"    {step.name} = {_expression(step)}" for step in self.steps]
+        terms = [f"({name} * {_literal(w)}).sum()" for name, w in zip(self.outputs, self.weights)]
+        lines += [f"    return {' + '.join(terms)}", "", "", f"gradcheck(f, [{arguments}])"]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.code
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints a falsifying graph as its code."""
+        printer.text(self.code)
+
+
+def _literal(value: Any) -> str:
+    """Python source that rebuilds `value` exactly (arrays, indices, params)."""
+    if isinstance(value, np.ndarray):
+        return f"np.array({value.tolist()!r}, dtype={str(value.dtype)!r})"
+    if isinstance(value, tuple):
+        parts = [_literal(part) for part in value]
+        return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+    if value is Ellipsis:
+        return "..."
+    if isinstance(value, np.integer):
+        return repr(int(value))
+    if isinstance(value, np.floating):
+        return repr(float(value))
+    return repr(value)
+
+
+def _keywords(params: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={_literal(value)}" for key, value in params.items())
+
+
+_OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
+_METHODS = ("exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "clip", "softmax")
+_METHODS += ("log_softmax", "sum", "mean", "max", "min", "flatten")
+_FUNCTIONS = ("linear", "softmax_cross_entropy", "concatenate", "stack")
+
+
+def _expression(step: Step) -> str:
+    """How a user would write the step: operators and methods for built-in ops."""
+    args, params, name = step.args, step.params, step.op.name
+    if step.op is not OPS.get(name):
+        return f"{step.op.__name__}.apply({', '.join(args)}, {_keywords(params)})"
+    if name in _OPERATORS:
+        return f"{args[0]} {_OPERATORS[name]} {args[1]}"
+    if name == "neg":
+        return f"-{args[0]}"
+    if name == "getitem":
+        return f"{args[0]}[{_literal(params['index'])}]"
+    if name in ("broadcast_to", "reshape"):
+        return f"{args[0]}.{name}({_literal(params['shape'])})"
+    if name == "transpose":
+        return f"{args[0]}.transpose({_literal(params['axes'])})"
+    if name in _METHODS:
+        return f"{args[0]}.{name}({_keywords(params)})"
+    if name == "where":
+        return f"F.where({_literal(params['condition'])}, {args[0]}, {args[1]})"
+    if name in ("concatenate", "stack"):
+        return f"F.{name}([{', '.join(args)}], {_keywords(params)})"
+    if name in _FUNCTIONS:
+        return f"F.{name}({', '.join(args)}, {_keywords(params)})".replace(", )", ")")
+    return f"OPS[{name!r}].apply({', '.join(args)}, {_keywords(params)})".replace(", )", ")")
+
+
+def _declared_domain(op: type[Op], position: int) -> tuple[float, float] | None:
+    """The op's own domain for this input, or None if it keeps Op's default range."""
+    if all("domain" not in cls.__dict__ for cls in op.__mro__ if cls is not Op):
+        return None
+    return _interval(op, position)
+
+
+class _GraphBuilder:
+    """Draws steps one by one, computing each value so inputs can respect op domains."""
+
+    def __init__(self, draw: Callable) -> None:
+        self.draw = draw
+        self.leaves: list[Leaf] = []
+        self.steps: list[Step] = []
+        self.values: dict[str, np.ndarray] = {}
+
+    def fresh(self, array: np.ndarray, requires_grad: bool | None = None) -> str:
+        if requires_grad is None:
+            requires_grad = array.dtype.kind == "f" and self.draw(st.integers(0, 3)) != 3
+        name = f"x{len(self.leaves)}"
+        self.leaves.append(Leaf(name, array, requires_grad))
+        self.values[name] = array
+        return name
+
+    def fits(self, op: type[Op], position: int, params: dict, value: np.ndarray) -> bool:
+        """Whether `value` may feed this input: inside the domain, off kinks, no ties."""
+        domain = _declared_domain(op, position)
+        if domain is not None and (value.min() < domain[0] or value.max() > domain[1]):
+            return False
+        for kink in op(**params).kinks():
+            if np.abs(value - kink).min() < KINK_MARGIN:
+                return False
+        if op.distinct and value.size > 1:
+            return bool(np.diff(np.sort(value, axis=None)).min() >= GRAPH_GAP)
+        return True
+
+    def operand(
+        self,
+        op: type[Op],
+        position: int,
+        params: dict,
+        accept: Callable[[np.ndarray], bool] = lambda value: True,
+        shape: Any = None,
+    ) -> str:
+        """An earlier value that fits (most recent first, so graphs shrink to chains),
+        or a fresh leaf of `shape` (a tuple or a strategy) drawn inside the op's domain."""
+        candidates = [
+            name
+            for name, value in reversed(self.values.items())
+            if value.dtype.kind == "f" and accept(value) and self.fits(op, position, params, value)
+        ]
+        choice = self.draw(st.integers(0, len(candidates)))
+        if choice < len(candidates):
+            return candidates[choice]
+        shape = shapes(max_side=GRAPH_SIDE) if shape is None else shape
+        shape = self.draw(shape) if isinstance(shape, st.SearchStrategy) else shape
+        return self.fresh(self.draw(_values(op, params, shape, position, np.float64)).data)
+
+    def add(self, op: type[Op]) -> None:
+        arguments = _GRAPH_ARGUMENTS.get(op.signature)
+        if arguments is None:
+            raise ValueError(
+                f"graphs: op '{op.name}' has signature '{op.signature}', which graphs() does "
+                "not know how to draw; use one of the signatures listed in minigrad.ops"
+            )
+        args, params = arguments(self, op)
+        with no_grad():
+            value = op.apply(*(Tensor.wrap(self.values[a]) for a in args), **params).data
+        usable = 0 < value.size <= GRAPH_SIZE and np.all(np.isfinite(value))
+        if usable and np.abs(value).max() <= VALUE_LIMIT:
+            name = f"v{len(self.steps)}"
+            self.steps.append(Step(name, op, tuple(args), params))
+            self.values[name] = value
+
+    def finish(self) -> Graph:
+        used = {arg for step in self.steps for arg in step.args}
+        outputs = [step.name for step in self.steps if step.name not in used]
+        outputs = outputs or [self.leaves[0].name]
+        leaves = [leaf for leaf in self.leaves if leaf.name in used or leaf.name in outputs]
+        if not any(leaf.requires_grad for leaf in leaves):
+            leaves[0].requires_grad = True
+        renamed = {leaf.name: f"x{i}" for i, leaf in enumerate(leaves)}
+        renamed.update({step.name: f"v{i}" for i, step in enumerate(self.steps)})
+        return Graph(
+            leaves=[Leaf(renamed[leaf.name], leaf.data, leaf.requires_grad) for leaf in leaves],
+            steps=[
+                Step(renamed[s.name], s.op, tuple(renamed[a] for a in s.args), s.params)
+                for s in self.steps
+            ],
+            outputs=[renamed[name] for name in outputs],
+            weights=[_weights(self.values[name].shape) for name in outputs],
+        )
+
+
+def _weights(shape: tuple[int, ...]) -> np.ndarray:
+    """Fixed, uneven weights for the final sum: a plain sum would send the same gradient
+    to every element and hide a transposed or permuted backward."""
+    size = int(np.prod(shape))
+    return np.round(1.5 + np.cos(1.0 + np.arange(size)), 2).reshape(shape)
+
+
+def _graph_ops(ops: Iterable[str | type[Op]] | None) -> list[type[Op]]:
+    chosen = sorted(OPS) if ops is None else ops
+    classes = [OPS[op] if isinstance(op, str) else op for op in chosen]
+    if not classes:
+        raise ValueError("graphs: ops is empty; pass op names or Op classes")
+    return classes
+
+
+@st.composite
+def graphs(draw, ops: Iterable[str | type[Op]] | None = None, max_nodes: int = 6) -> Graph:
+    """Random differentiable expressions built from registered ops (all of them by
+    default), ending in a scalar: shared sub-expressions, broadcasting binary ops,
+    reductions over random axes, reshapes, transposes and indexing.
+
+    Inputs respect each op's domain and stay off its kinks. A failing graph shrinks
+    towards fewer steps and fewer leaves; its repr is runnable Python.
+    """
+    pool = _graph_ops(ops)
+    builder = _GraphBuilder(draw)
+    builder.fresh(draw(tensors(shapes(max_side=GRAPH_SIDE))).data, requires_grad=True)
+    for op in draw(st.lists(st.sampled_from(pool), min_size=1, max_size=max_nodes), label="ops"):
+        builder.add(op)
+    return builder.finish()
+
+
+def _at_least_1d(value: np.ndarray) -> bool:
+    return value.ndim >= 1
+
+
+def _graph_elementwise(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    return [b.operand(op, 0, params)], params
+
+
+@st.composite
+def _partner_shape(draw, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts with `shape`: leading axes dropped, some sides set to 1."""
+    dropped = draw(st.integers(0, len(shape)))
+    return tuple(
+        draw(st.integers(1, GRAPH_SIDE)) if n == 1 else (1 if draw(st.booleans()) else n)
+        for n in shape[dropped:]
+    )
+
+
+def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    try:
+        return int(np.prod(np.broadcast_shapes(a, b))) <= GRAPH_SIZE
+    except ValueError:
+        return False
+
+
+def _graph_broadcast(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    first = b.operand(op, 0, params)
+    shape = b.values[first].shape
+    second = b.operand(op, 1, params, lambda v: _broadcasts(v.shape, shape), _partner_shape(shape))
+    if op.signature == "where":
+        out_shape = np.broadcast_shapes(shape, b.values[second].shape)
+        params["condition"] = b.draw(hnp.arrays(bool, out_shape))
+    return [first, second], params
+
+
+def _graph_axis(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=GRAPH_SIDE))
+    ndim = b.values[x].ndim
+    params["axis"] = b.draw(st.integers(-ndim, ndim - 1))
+    return [x], params
+
+
+def _graph_reduce(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    x = b.operand(op, 0, params)
+    params.update(axis=b.draw(_axes_param(b.values[x].ndim)), keepdims=b.draw(st.booleans()))
+    return [x], params
+
+
+def _matmul_fits(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    if not a or not b or len(b) > 2:
+        return False
+    try:
+        return np.matmul(np.empty(a), np.empty(b)).size <= GRAPH_SIZE
+    except ValueError:
+        return False
+
+
+def _graph_matmul(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    left = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=GRAPH_SIDE))
+    shape = b.values[left].shape
+    inner = shape[-1]
+    right_shape = st.one_of(st.just((inner,)), st.integers(1, GRAPH_SIDE).map(lambda n: (inner, n)))
+    right = b.operand(op, 1, params, lambda v: _matmul_fits(shape, v.shape), right_shape)
+    return [left, right], params
+
+
+def _graph_linear(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_dims=2, max_side=GRAPH_SIDE))
+    n_in = b.values[x].shape[-1]
+    weight = b.operand(
+        op,
+        1,
+        params,
+        lambda v: v.ndim == 2 and v.shape[0] == n_in,
+        st.integers(1, GRAPH_SIDE).map(lambda n: (n_in, n)),
+    )
+    n_out = b.values[weight].shape[1]
+    bias = b.operand(op, 2, params, lambda v: v.shape == (n_out,), (n_out,))
+    return [x, weight, bias], params
+
+
+def _graph_reshape(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    x = b.operand(op, 0, params)
+    size = b.values[x].size
+    first = b.draw(st.sampled_from([d for d in range(1, size + 1) if size % d == 0]))
+    params["shape"] = b.draw(st.sampled_from([(size,), (first, -1), (first, size // first, 1)]))
+    return [x], params
+
+
+def _graph_flatten(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=GRAPH_SIDE))
+    params["start_axis"] = b.draw(st.integers(0, b.values[x].ndim - 1))
+    return [x], params
+
+
+def _graph_transpose(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=GRAPH_SIDE))
+    params["axes"] = tuple(b.draw(st.permutations(range(b.values[x].ndim))))
+    return [x], params
+
+
+def _graph_broadcast_to(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    x = b.operand(op, 0, params)
+    shape = b.values[x].shape
+    target = tuple(b.draw(st.integers(1, GRAPH_SIDE)) if n == 1 else n for n in shape)
+    if len(target) < 3 and b.draw(st.booleans()):
+        target = (b.draw(st.integers(1, GRAPH_SIDE)),) + target
+    params["shape"] = target
+    return [x], params
+
+
+def _graph_index(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=GRAPH_SIDE))
+    params["index"] = b.draw(_index(b.values[x].shape))
+    return [x], params
+
+
+def _graph_index_add(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = dict(op.examples)
+    values = b.operand(op, 0, params, lambda v: v.ndim <= 2)
+    shape = b.values[values].shape
+    rows = b.draw(st.integers(1, GRAPH_SIDE))
+    if shape and b.draw(st.booleans()):  # an index array, repeats allowed: they must add up
+        index = b.draw(hnp.arrays(np.int64, (shape[0],), elements=st.integers(0, rows - 1)))
+        params.update(shape=(rows,) + shape[1:], index=index)
+    else:
+        params.update(shape=(rows,) + shape, index=b.draw(st.integers(0, rows - 1)))
+    return [values], params
+
+
+def _joinable(shape: tuple[int, ...], axis: int, stacking: bool) -> Callable:
+    """Which values stack with `shape` (the same shape) or concatenate along `axis`."""
+    if stacking:
+        return lambda v: v.shape == shape
+    return lambda v: (
+        v.ndim == len(shape)
+        and v.shape[:axis] + v.shape[axis + 1 :] == (shape[:axis] + shape[axis + 1 :])
+    )
+
+
+def _graph_join(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    """concatenate (same shape but along the axis) and stack (same shape)."""
+    params = dict(op.examples)
+    stacking = op.signature == "stack"
+    first_shape = shapes(min_dims=1, max_dims=2, max_side=GRAPH_SIDE)
+    first = b.operand(op, 0, params, _at_least_1d, first_shape)
+    shape = b.values[first].shape
+    axis = b.draw(st.integers(0, len(shape) - 1 + stacking))
+    params["axis"] = axis
+    fresh = (
+        st.just(shape)
+        if stacking
+        else st.integers(1, GRAPH_SIDE).map(lambda n: shape[:axis] + (n,) + shape[axis + 1 :])
+    )
+    others = [
+        b.operand(op, 0, params, _joinable(shape, axis, stacking), fresh)
+        for _ in range(b.draw(st.integers(0, 2)))
+    ]
+    return [first, *others], params
+
+
+def _graph_cross_entropy(b: _GraphBuilder, op: type[Op]) -> tuple[list[str], dict]:
+    params = {"reduction": b.draw(st.sampled_from(["mean", "sum", "none"]))}
+    logits_shape = st.tuples(st.integers(1, GRAPH_SIDE), st.integers(2, GRAPH_SIDE + 1))
+    logits = b.operand(op, 0, params, lambda v: v.ndim == 2 and v.shape[1] >= 2, logits_shape)
+    batch, classes = b.values[logits].shape
+    if b.draw(st.booleans()):
+        labels = b.draw(hnp.arrays(np.int64, (batch,), elements=st.integers(0, classes - 1)))
+        return [logits, b.fresh(labels, requires_grad=False)], params
+    weights = b.draw(hnp.arrays(np.float64, (batch, classes), elements=st.floats(0.1, 1)))
+    return [logits, b.fresh(weights / weights.sum(axis=1, keepdims=True))], params
+
+
+_GRAPH_ARGUMENTS = {
+    "elementwise": _graph_elementwise,
+    "broadcast": _graph_broadcast,
+    "where": _graph_broadcast,
+    "axis": _graph_axis,
+    "reduce": _graph_reduce,
+    "matmul": _graph_matmul,
+    "linear": _graph_linear,
+    "reshape": _graph_reshape,
+    "flatten": _graph_flatten,
+    "transpose": _graph_transpose,
+    "broadcast_to": _graph_broadcast_to,
+    "index": _graph_index,
+    "index_add": _graph_index_add,
+    "concatenate": _graph_join,
+    "stack": _graph_join,
+    "cross_entropy": _graph_cross_entropy,
+}
+
+
+# ----- check_op: everything a new op must pass ----------------------------------------------
+BROADCAST_VARIANTS = ((2, 3), (1, 3), (2, 1), (1, 1), (3,), (1,), ())
+
+
+class OpCheckError(AssertionError):
+    """`check_op` found an op breaking a rule other than its gradient's values."""
+
+
+def check_op(
+    op: str | type[Op],
+    *,
+    order: int = 2,
+    max_examples: int = 20,
+    cases: st.SearchStrategy[OpCase] | None = None,
+) -> bool:
+    """Check a (custom) op the way the built-ins are checked; True, or raise.
+
+    On inputs drawn by `op_cases(op)` (or `cases`): gradcheck, and with order=2 the
+    gradient of the gradient; gradients keep each input's shape; float32 in gives float32
+    out and float32 gradients; under no_grad nothing is recorded and the values agree.
+    For ops with a "broadcast" or "where" signature, every combination of broadcastable
+    input shapes (BROADCAST_VARIANTS) is checked too. Raises `GradcheckError` for a wrong
+    gradient and `OpCheckError` for the rest, naming the op and the shapes. Call it from
+    a plain test function, not from inside another @given test.
+    """
+    op = OPS[op] if isinstance(op, str) else op
+    drawn_cases = op_cases(op) if cases is None else cases
+    _check_broadcasting(op)
+
+    @settings(max_examples=max_examples)
+    @given(data=st.data())
+    def check_drawn(data: st.DataObject) -> None:
+        case = data.draw(drawn_cases, label=op.name)
+        gradcheck(_named(case), case.inputs, order=order)
+        _check_gradient_shapes(case)
+        _check_float32(_as_float32(case))
+        _check_no_grad(case)
+
+    check_drawn()
+    return True
+
+
+def _named(case: OpCase) -> Callable[..., Tensor]:
+    """case.run under a name that reports can show: the op and its params."""
+
+    def run(*inputs: Tensor) -> Tensor:
+        return case.run(*inputs)
+
+    described = case.op(**case.params).describe_params()
+    run.__qualname__ = f"{case.op.name}({_keywords(described)})" if described else case.op.name
+    return run
+
+
+def _shapes_of(tensors: Iterable[Tensor]) -> str:
+    return ", ".join(str(t.shape) for t in tensors)
+
+
+def _check_gradient_shapes(case: OpCase) -> None:
+    inputs = [Tensor(t.data.copy(), t.requires_grad) for t in case.inputs]
+    out = case.run(*inputs)
+    out.backward(np.random.default_rng(0).standard_normal(out.shape))
+    for position, tensor in enumerate(inputs):
+        if tensor.requires_grad and (tensor.grad is None or tensor.grad.shape != tensor.shape):
+            got = None if tensor.grad is None else tensor.grad.shape
+            raise OpCheckError(
+                f"check_op({case.op.name}): input {position} has shape {tensor.shape} but its "
+                f"gradient is {got} (inputs {_shapes_of(inputs)}, params {case.params}); "
+                "backward must return one gradient per input, in the input's (or the "
+                "broadcast output's) shape"
+            )
+
+
+def _as_float32(case: OpCase) -> OpCase:
+    inputs = tuple(
+        Tensor(t.data.astype(np.float32), t.requires_grad) if t.dtype.kind == "f" else t
+        for t in case.inputs
+    )
+    return OpCase(case.op, inputs, case.params)
+
+
+def _check_float32(case: OpCase) -> None:
+    out = case.run()
+    if out.dtype != np.float32:
+        raise OpCheckError(
+            f"check_op({case.op.name}): float32 inputs {_shapes_of(case.inputs)} gave a "
+            f"{out.dtype} output; forward must keep float32 (e.g. cast constants with "
+            "a.dtype)"
+        )
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    for position, tensor in enumerate(case.inputs):
+        if tensor.requires_grad and tensor.grad.dtype != np.float32:
+            raise OpCheckError(
+                f"check_op({case.op.name}): the gradient of float32 input {position} "
+                f"{tensor.shape} is {tensor.grad.dtype}; backward must keep float32"
+            )
+
+
+def _check_no_grad(case: OpCase) -> None:
+    recorded = case.run()
+    with no_grad():
+        plain = case.run()
+    if plain.requires_grad or plain.op is not None:
+        raise OpCheckError(
+            f"check_op({case.op.name}): under no_grad() the output still records the op; "
+            "use Op.apply, which records only when grad mode is on"
+        )
+    if not (recorded.requires_grad and isinstance(recorded.op, case.op)):
+        raise OpCheckError(
+            f"check_op({case.op.name}): with inputs that require grad the output does not "
+            "record the op; use Op.apply"
+        )
+    if not np.array_equal(recorded.data, plain.data, equal_nan=True):
+        raise OpCheckError(
+            f"check_op({case.op.name}): no_grad() changes the output values for inputs "
+            f"{_shapes_of(case.inputs)}"
+        )
+
+
+def _spread_values(op: type[Op], position: int, shape: tuple, rng: np.random.Generator):
+    """Values inside the op's domain and KINK_MARGIN away from its kinks, without hypothesis."""
+    low, high = _interval(op, position)
+    array = rng.uniform(low, high, shape)
+    for kink in op(**op.examples).kinks():
+        close = np.abs(array - kink) < KINK_MARGIN
+        array = np.where(close, kink + np.where(array >= kink, KINK_MARGIN, -KINK_MARGIN), array)
+    return Tensor(array, requires_grad=True)
+
+
+def _check_broadcasting(op: type[Op]) -> None:
+    """Every combination of broadcastable input shapes: right gradient shapes and values."""
+    if op.signature not in ("broadcast", "where"):
+        return
+    rng = np.random.default_rng(0)
+    for input_shapes in itertools.product(BROADCAST_VARIANTS, repeat=op.arity):
+        inputs = tuple(
+            _spread_values(op, position, shape, rng) for position, shape in enumerate(input_shapes)
+        )
+        params = dict(op.examples)
+        if op.signature == "where":
+            params["condition"] = rng.random(np.broadcast_shapes(*input_shapes)) > 0.5
+        case = OpCase(op, inputs, params)
+        _check_gradient_shapes(case)
+        gradcheck(_named(case), inputs)

@@ -1,0 +1,169 @@
+"""Find the op whose backward rule is wrong: check every node of a recorded graph alone.
+
+Each node's op is re-run on float64 copies of the inputs it actually saw and compared with
+central differences of that single op, so the user's graph is left untouched (no second
+backward through it is needed). Elements that sit on a kink of the op (relu at 0) or tie
+for a max are left out: no finite difference can judge a gradient there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from minigrad.gradcheck import DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_RTOL, GradcheckReport, run_check
+from minigrad.gradcheck import step_sizes as _step_sizes
+from minigrad.ops import Op
+from minigrad.tensor import Tensor, topological_order
+
+# A node whose inputs hold more elements than this, or whose output does, is checked in
+# fast mode (a random projection, then element by element only if that fails).
+FULL_CHECK_LIMIT = 2048
+KINK_STEPS = 10  # elements within this many finite-difference steps of a kink are left out
+
+
+@dataclass(eq=False)
+class NodeCheck:
+    """The verdict on one recorded node: `op` is the Op instance in the user's graph
+    (its identity is what graph pictures match on), `output` the Tensor it produced.
+
+    `report` holds the worst mismatch (its input_index is the op input's position);
+    `error` is set instead when re-running the op's backward raised; `ignored` counts
+    input elements left out because they sit on a kink.
+    """
+
+    op: Op
+    output: Tensor
+    position: int
+    passed: bool
+    report: GradcheckReport | None = None
+    error: str | None = None
+    ignored: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    def __str__(self) -> str:
+        where = f"node {self.position} ({self.name}"
+        where += f" in {'/'.join(self.op.scope)})" if self.op.scope else ")"
+        if self.passed:
+            return f"{where}: gradient matches central differences"
+        if self.error:
+            return f"{where}: backward raised {self.error}"
+        return f"{where}: {self.report}"
+
+
+def _copies(op: Op) -> list[Tensor]:
+    return [
+        Tensor(
+            x.data.astype(np.float64) if x.dtype.kind == "f" else x.data.copy(),
+            requires_grad=x.requires_grad,
+            name=x.name,
+        )
+        for x in op.inputs
+    ]
+
+
+def _unjudgeable(op: Op, inputs: list[Tensor], eps: float) -> dict[int, np.ndarray]:
+    """Masks of input elements on a kink of the op, or tied with another (max, min)."""
+    masks = {}
+    for i, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            continue
+        margin = KINK_STEPS * _step_sizes(tensor.data, eps)
+        mask = np.zeros(tensor.shape, dtype=bool)
+        for kink in op.kinks():
+            mask |= np.abs(tensor.data - kink) <= margin
+        if op.distinct and tensor.size > 1:
+            mask |= _tied(tensor.data, margin)
+        if mask.any():
+            masks[i] = mask
+    return masks
+
+
+def _tied(array: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    flat = array.reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    close = np.diff(flat[order]) <= 2 * margin.reshape(-1)[order][1:]
+    tied = np.zeros(flat.shape, dtype=bool)
+    tied[order[1:][close]] = True
+    tied[order[:-1][close]] = True
+    return tied.reshape(array.shape)
+
+
+def check_node(
+    tensor: Tensor,
+    position: int = 0,
+    *,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    mode: str = "auto",
+) -> NodeCheck:
+    """Re-run the op that produced `tensor` on float64 copies of its inputs and compare
+    its backward with central differences of that op alone."""
+    op = tensor.op
+    kind = type(op)  # a patched (mutated) class is what must be re-run
+    params = {key: getattr(op, key) for key in kind.params}
+    inputs = _copies(op)
+    eps = DEFAULT_EPS[np.dtype(np.float64)] if eps is None else eps
+    ignore = _unjudgeable(op, inputs, eps)
+    if mode == "auto":
+        sizes = sum(x.size for x in inputs if x.requires_grad)
+        mode = "full" if max(sizes, tensor.size) <= FULL_CHECK_LIMIT else "fast"
+
+    def rerun(*xs: Tensor) -> Tensor:
+        return kind.apply(*xs, **params)
+
+    ignored = int(sum(mask.sum() for mask in ignore.values()))
+    try:
+        result = run_check(
+            rerun,
+            inputs,
+            eps=eps,
+            atol=DEFAULT_ATOL[np.dtype(np.float64)] if atol is None else atol,
+            rtol=DEFAULT_RTOL[np.dtype(np.float64)] if rtol is None else rtol,
+            mode=mode,
+            function=f"{op.name} (node {position})",
+            ignore=ignore,
+        )
+    except Exception as error:  # a backward that crashes is a failing node, not a crash
+        return NodeCheck(op, tensor, position, False, error=f"{type(error).__name__}: {error}")
+    return NodeCheck(op, tensor, position, result.passed, result.worst, ignored=ignored)
+
+
+def check_nodes(
+    output: Tensor,
+    *,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    mode: str = "auto",
+) -> list[NodeCheck]:
+    """Check every recorded node that leads to `output`, inputs first.
+
+    Tolerances default to float64's (the ops are re-run in float64). mode="auto" checks
+    small nodes element by element and large ones (more than FULL_CHECK_LIMIT elements)
+    by random projection first; "full" or "fast" force one.
+    """
+    if output.op is None:
+        return []
+    return [
+        check_node(tensor, position, eps=eps, atol=atol, rtol=rtol, mode=mode)
+        for position, tensor in enumerate(topological_order(output))
+    ]
+
+
+def locate_gradient_errors(
+    output: Tensor,
+    *,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    mode: str = "auto",
+) -> list[NodeCheck]:
+    """The nodes of `output`'s graph whose backward disagrees with central differences."""
+    checks = check_nodes(output, eps=eps, atol=atol, rtol=rtol, mode=mode)
+    return [check for check in checks if not check.passed]
