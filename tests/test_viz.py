@@ -662,8 +662,11 @@ def test_the_command_draws_the_examples(tmp_path, capsys):
     viz_main(["--out", str(tmp_path)])
     printed = capsys.readouterr().out.split()
     names = ["mlp_graph", "mlp_graph_expanded", "tanh_second_derivative"]
-    names += ["neuron_backward", "softmax_overflow"]
+    names += ["neuron_backward", "softmax_overflow", "planted_bug"]
     assert printed == [str(tmp_path / f"{name}.svg") for name in names]
     collapsed = ET.parse(tmp_path / "mlp_graph.svg").getroot()
     texts = " ".join(el.text or "" for el in collapsed.iter() if el.tag.endswith("text"))
     assert "fc1" in texts and "fc2" in texts and "fc1.weight (784, 50)" in texts
+    bug = ET.parse(tmp_path / "planted_bug.svg").getroot()
+    texts = " ".join(el.text or "" for el in bug.iter() if el.tag.endswith("text"))
+    assert texts.count("gradient WRONG") == 1 and "gradient ok" in texts

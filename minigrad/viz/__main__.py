@@ -4,7 +4,8 @@
   TwoLayerNet shape) on a random batch, collapsed to one box per layer, and in full;
 - tanh_second_derivative: the graph `backward(create_graph=True)` builds for d²/dx² tanh(x);
 - neuron_backward: micrograd's neuron with its values, gradients and numbered backward steps;
-- softmax_overflow: a softmax without the max-subtraction trick, its NaN and Inf badged.
+- softmax_overflow: a softmax without the max-subtraction trick, its NaN and Inf badged;
+- planted_bug: a net whose tanh has a wrong backward; the gradient check paints it red.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import functional as F
+from minigrad.gradcheck import check_nodes
+from minigrad.ops import Tanh
 from minigrad.tensor import Tensor, gradients, module_scope
 from minigrad.viz.graph import FORMATS, GraphvizNotFoundError, draw
 from minigrad.viz.trace import BackwardTrace, trace_backward
@@ -80,9 +83,38 @@ def naive_softmax_overflow() -> Tensor:
     return loss
 
 
+class WrongTanh(Tanh, register=False):
+    """tanh with a planted bug: its backward is 1.5 times too large."""
+
+    def backward(self, grad, out):
+        return (grad * (1 - out * out) * 1.5,)
+
+
+def planted_bug() -> tuple[Tensor, list]:
+    """A two-layer net whose activation has a wrong backward, and every node's check."""
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.random((4, 3)), name="x")
+    fc1 = (
+        Tensor(rng.standard_normal((3, 5)), True, "fc1.weight"),
+        Tensor(np.zeros(5), True, "fc1.bias"),
+    )
+    fc2 = (
+        Tensor(rng.standard_normal((5, 2)), True, "fc2.weight"),
+        Tensor(np.zeros(2), True, "fc2.bias"),
+    )
+    with module_scope("fc1"):
+        hidden = WrongTanh.apply(F.linear(x, *fc1))
+    with module_scope("fc2"):
+        y = F.linear(hidden, *fc2)
+    loss = (y * y).mean()
+    loss.name = "loss"
+    return loss, check_nodes(loss)
+
+
 def draw_examples(out: Path, fmt: str = "svg") -> list[str]:
     loss = mlp_training_step()
     o, trace = neuron_trace()
+    bug, checks = planted_bug()
     return [
         draw(loss, path=out / f"mlp_graph.{fmt}", collapse=True),
         draw(loss, path=out / f"mlp_graph_expanded.{fmt}", show_values=True),
@@ -91,6 +123,7 @@ def draw_examples(out: Path, fmt: str = "svg") -> list[str]:
         ),
         draw(o, path=out / f"neuron_backward.{fmt}", show_values=True, trace=trace),
         draw(naive_softmax_overflow(), path=out / f"softmax_overflow.{fmt}", show_values=True),
+        draw(bug, path=out / f"planted_bug.{fmt}", checks=checks),
     ]
 
 
