@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import os
 import re
 import shutil
 import struct
@@ -26,8 +27,10 @@ from minigrad.viz.__main__ import main as viz_main
 
 # `minigrad.gradcheck` is also the name of the function the package exports.
 gradcheck_module = importlib.import_module("minigrad.gradcheck")
+# A newcomer without Graphviz skips the rendering tests; CI installs it, so there they run.
 needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None, reason="Graphviz `dot` is not installed (apt-get install graphviz)"
+    shutil.which("dot") is None and not os.environ.get("CI"),
+    reason="Graphviz `dot` is not installed (apt-get install graphviz)",
 )
 
 
@@ -442,10 +445,6 @@ def test_checks_from_another_graph_are_refused():
         to_dot(o, checks=[stand_in_check(other, True)])
 
 
-@pytest.mark.skipif(
-    not hasattr(gradcheck_module, "locate_gradient_errors"),
-    reason="the gradient-check localiser has not landed yet",
-)
 def test_a_planted_wrong_backward_is_found_and_drawn_red():
     class ScaledTanh(minigrad_ops.Tanh, register=False):
         def backward(self, grad, out):
