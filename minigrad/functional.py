@@ -218,14 +218,25 @@ cross_entropy_error = cross_entropy
 
 
 def mean_squared_error(y: Tensor, target: Any, reduction: str = "sum") -> Tensor:
-    """Quadratic cost 0.5 * sum((y - t)**2).
+    """Quadratic cost 0.5 * sum((y - t)**2), as one fused node.
 
     reduction="sum" is the book's mean_squared_error (despite its name, not divided by
     anything); reduction="mean" divides by the batch size (first axis), which is
     Nielsen's cost averaged over a mini-batch.
     """
-    if reduction not in ("sum", "mean"):
-        raise ValueError("mean_squared_error: reduction must be 'sum' (the book) or 'mean'")
+    _check_mse_reduction(reduction)
+    target = target if isinstance(target, Tensor) else Tensor.wrap(np.asarray(target, y.dtype))
+    return ops.MeanSquaredError.apply(tensor(y), target, reduction=reduction)
+
+
+def mean_squared_error_composed(y: Tensor, target: Any, reduction: str = "sum") -> Tensor:
+    """The same cost from sub, mul and sum: the twin the fused op is tested against."""
+    _check_mse_reduction(reduction)
     diff = y - target
     total = (diff * diff).sum() * 0.5
-    return total / y.shape[0] if reduction == "mean" else total
+    return total / ops.batch_size(diff.shape) if reduction == "mean" else total
+
+
+def _check_mse_reduction(reduction: str) -> None:
+    if reduction not in ("sum", "mean"):
+        raise ValueError("mean_squared_error: reduction must be 'sum' (the book) or 'mean'")

@@ -158,7 +158,7 @@ class Sub(Op):
         return a - b
 
     def backward(self, grad, out):
-        return grad, -grad
+        return grad, (-grad if self.inputs[1].requires_grad else None)
 
 
 class Mul(Op):
@@ -647,6 +647,38 @@ class Where(Op):
 
 
 # ----- losses -------------------------------------------------------------------------------
+class MeanSquaredError(Op):
+    """Quadratic cost 0.5 * sum((y - target)**2), fused: one node instead of five.
+
+    reduction="sum" is the book's mean_squared_error; "mean" divides by the batch size
+    (the first axis), Nielsen's cost averaged over a mini-batch.
+    """
+
+    name = "mean_squared_error"
+    arity = 2
+    signature = "broadcast"
+    params = ("reduction",)
+    examples = {"reduction": "mean"}
+    reduction: str = "sum"
+
+    def forward(self, y, target):
+        diff = y - target
+        total = np.asarray(0.5 * np.vdot(diff, diff), dtype=diff.dtype)
+        return total / batch_size(diff.shape) if self.reduction == "mean" else total
+
+    def backward(self, grad, out):
+        y, target = self.inputs
+        if self.reduction == "mean":
+            grad = grad / batch_size(np.broadcast_shapes(y.shape, target.shape))
+        scaled_diff = (y - target) * grad
+        return scaled_diff, (-scaled_diff if target.requires_grad else None)
+
+
+def batch_size(shape: tuple[int, ...]) -> int:
+    """The first axis counts examples; a scalar is one example."""
+    return shape[0] if shape else 1
+
+
 class SoftmaxCrossEntropy(Op):
     """Cross-entropy of softmax(logits) against targets, fused for speed and stability.
 

@@ -287,3 +287,20 @@ def test_readme_lists_every_registered_op():
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert markdown_table() in readme, "README ops table is stale: paste markdown_table()"
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("target_shape", [(4, 3), (3,), (4, 1)])
+def test_fused_quadratic_cost_equals_composed_twin(reduction, target_shape):
+    rng = np.random.default_rng(2)
+    y_fused, y_twin = leaf(rng.normal(size=(4, 3))), leaf(np.zeros((4, 3)))
+    y_twin.data[...] = y_fused.data
+    t_fused, t_twin = leaf(rng.normal(size=target_shape)), leaf(np.zeros(target_shape))
+    t_twin.data[...] = t_fused.data
+    fused = F.mean_squared_error(y_fused, t_fused, reduction=reduction)
+    twin = F.mean_squared_error_composed(y_twin, t_twin, reduction=reduction)
+    np.testing.assert_allclose(fused.data, twin.data, rtol=1e-12)
+    fused.backward()
+    twin.backward()
+    np.testing.assert_allclose(y_fused.grad.data, y_twin.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(t_fused.grad.data, t_twin.grad.data, rtol=1e-12)
