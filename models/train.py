@@ -284,6 +284,7 @@ def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
 def plot_curves(path: Path, history: list[dict[str, Any]]) -> None:
     """Loss and accuracy per epoch, train (and val) against test."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(10, 4))
@@ -296,6 +297,7 @@ def plot_curves(path: Path, history: list[dict[str, Any]]) -> None:
             accuracy_axes.plot(epochs, accuracy, "o-", label=name)
     for axes, title in ((loss_axes, "loss"), (accuracy_axes, "accuracy (%)")):
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(title)
         axes.grid(alpha=0.3)
         axes.legend()
