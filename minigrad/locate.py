@@ -8,7 +8,7 @@ for a max are left out: no finite difference can judge a gradient there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,9 +28,10 @@ class NodeCheck:
     """The verdict on one recorded node: `op` is the Op instance in the user's graph
     (its identity is what graph pictures match on), `output` the Tensor it produced.
 
-    `report` holds the worst mismatch (its input_index is the op input's position);
-    `error` is set instead when re-running the op's backward raised; `ignored` counts
-    input elements left out because they sit on a kink.
+    `report` holds the worst mismatch (its input_index is the op input's position) and
+    `failures` one report per failing input/output pair. `error` is set instead when
+    re-running the op's backward raised; `ignored` counts input elements left out because
+    they sit on a kink.
     """
 
     op: Op
@@ -38,6 +39,7 @@ class NodeCheck:
     position: int
     passed: bool
     report: GradcheckReport | None = None
+    failures: list[GradcheckReport] = field(default_factory=list)
     error: str | None = None
     ignored: int = 0
 
@@ -131,7 +133,9 @@ def check_node(
         )
     except Exception as error:  # a backward that crashes is a failing node, not a crash
         return NodeCheck(op, tensor, position, False, error=f"{type(error).__name__}: {error}")
-    return NodeCheck(op, tensor, position, result.passed, result.worst, ignored=ignored)
+    return NodeCheck(
+        op, tensor, position, result.passed, result.worst, result.failures, ignored=ignored
+    )
 
 
 def check_nodes(
