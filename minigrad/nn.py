@@ -34,6 +34,8 @@ __all__ = [
     "StateDictError",
     "Tanh",
     "atomic_path",
+    "init_std",
+    "read_npz",
 ]
 
 Seed = int | np.random.Generator | None
@@ -77,7 +79,7 @@ class StateDictError(ValueError):
         self.mismatched = mismatched
 
 
-def check_arrays(
+def _check_arrays(
     caller: str, expected: Mapping[str, tuple[int, ...]], given: Mapping[str, Any]
 ) -> dict[str, np.ndarray]:
     """`given` as arrays, after checking its names and shapes against `expected`."""
@@ -188,7 +190,7 @@ class Module:
         """
         parameters = dict(self.named_parameters())
         shapes = {name: parameter.shape for name, parameter in parameters.items()}
-        arrays = check_arrays(f"{type(self).__name__}.load_state_dict", shapes, state)
+        arrays = _check_arrays(f"{type(self).__name__}.load_state_dict", shapes, state)
         for name, array in arrays.items():
             parameters[name].data[...] = array
 
@@ -425,7 +427,7 @@ class MLP(Module):
         for number, layer in enumerate(self.layers, start=1):
             shapes[f"W{number}"] = layer.weight.shape
             shapes[f"b{number}"] = layer.bias.shape
-        arrays = check_arrays("MLP.load_book_params", shapes, params)
+        arrays = _check_arrays("MLP.load_book_params", shapes, params)
         for number, layer in enumerate(self.layers, start=1):
             layer.weight.data[...] = arrays[f"W{number}"]
             layer.bias.data[...] = arrays[f"b{number}"]

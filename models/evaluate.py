@@ -1,7 +1,7 @@
 """Test accuracy and the confusion matrix of saved weights, by batched inference.
 
     python -m models.evaluate runs/default-20260101-120000       # a run folder
-    python -m models.evaluate sample_weight.npz --preset book3   # any .npz of a preset's shapes
+    python -m models.evaluate --weights sample_weight.npz --preset book3   # any .npz
 
 The network comes from the run's config.json, or from --preset. Weights may use the names
 `save` writes (`layers.0.weight`) or the book's (W1, b1, ...).
@@ -36,7 +36,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m models.evaluate",
         description="Report test accuracy and the confusion matrix of saved MNIST MLP weights.",
     )
-    parser.add_argument("weights", type=Path, help="a run folder or an .npz weights file")
+    parser.add_argument("path", type=Path, nargs="?", help="a run folder or an .npz file")
+    parser.add_argument("--weights", type=Path, help="the same as PATH")
     parser.add_argument(
         "--preset", choices=PRESETS, help="the network (default: the run's config.json)"
     )
@@ -47,6 +48,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if (args.path is None) == (args.weights is None):
+        parser.error("give the weights once: a run folder or .npz file, or --weights PATH")
+    args.weights = args.weights or args.path
     return args
 
 

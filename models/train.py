@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from dataset.mnist import MnistError, load_mnist, save_digit_grid
 from minigrad import Tensor, nn, optim
@@ -189,8 +190,6 @@ class Trainer:
 
     def epoch(self, number: int) -> float:
         """One pass over the loader (cut short by a step budget); the mean batch loss."""
-        from tqdm import tqdm
-
         steps = min(len(self.loader), self.total_steps - self.steps_done)
         bar = tqdm(
             total=steps,
@@ -372,7 +371,8 @@ def save_run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
-    args = parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(given)
     preset = resolve_preset(args)
     try:
         folder = make_run_folder(args.out, args.preset)
@@ -385,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "settings": dataclasses.asdict(preset),
                 "seed": args.seed,
                 "quick": args.quick,
-                "command": shlex.join(["python", "-m", "models.train", *(argv or sys.argv[1:])]),
+                "command": shlex.join(["python", "-m", "models.train", *given]),
                 "numpy": np.__version__,
             }
             written = save_run(folder, model, config, history, splits)

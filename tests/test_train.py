@@ -88,7 +88,7 @@ def test_quick_run_writes_every_file_and_no_temporary_one(quick_run):
 
 def test_evaluate_gives_the_same_report_for_any_batch_size(quick_run, capsys):
     reports = []
-    for batch_size in ("10000", "7"):
+    for batch_size in ("10000", "64"):
         assert evaluate_command.main([str(quick_run), "--batch-size", batch_size]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert lines[1].startswith("test accuracy 0.")
