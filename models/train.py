@@ -55,10 +55,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--preset", default="default", choices=PRESETS, help="default: default")
-    parser.add_argument("--epochs", type=int, help="train this many whole epochs")
-    parser.add_argument("--batch-size", type=int, help="examples per update")
-    parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="update rule")
+    parser.add_argument("--epochs", type=int, help="whole epochs (default: the preset's)")
+    parser.add_argument(
+        "--batch-size", type=int, help="examples per update (default: the preset's)"
+    )
+    parser.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
+    parser.add_argument(
+        "--optimizer", choices=OPTIMIZERS, help="update rule (default: the preset's)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="same seed, same run (default 0)")
     parser.add_argument("--out", type=Path, help="run folder (default runs/<preset>-<time>)")
     parser.add_argument("--data-dir", type=Path, help="where MNIST is cached")
