@@ -97,7 +97,8 @@ class GradcheckReport:
         tolerance = "" if self.atol is None else f", atol {self.atol:.3g}, rtol {self.rtol:.3g}"
         lines = [
             f"{what} of {self.function} is wrong for input {self.input_index}{name}, {output}:",
-            f"  worst element: d {out_element} / d in{list(self.input_element)}",
+            f"  worst element (furthest past the tolerance): d {out_element} / d "
+            f"in{list(self.input_element)}",
             f"  analytic {self.analytic:.6g}  numeric {self.numeric:.6g}",
             f"  abs error {self.abs_error:.3g}  rel error {self.rel_error:.3g}"
             f"  (eps {self.eps:.3g}{tolerance})",
@@ -194,7 +195,15 @@ def promote(inputs: Sequence[Tensor], caller: str) -> list[Tensor]:
 
 
 def _outputs(fn: Callable, inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
-    return tuple(out for out in _as_tuple(fn(*inputs)) if out.dtype.kind == "f")
+    """fn's floating outputs (integer ones, such as predicted labels, have no gradient)."""
+    outputs = _as_tuple(fn(*inputs))
+    for position, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"gradcheck: {function_name(fn)} must return a Tensor or a tuple of Tensors; "
+                f"output {position} is a {type(out).__name__}"
+            )
+    return tuple(out for out in outputs if out.dtype.kind == "f")
 
 
 def step_sizes(array: np.ndarray, eps: float) -> np.ndarray:

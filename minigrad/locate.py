@@ -48,13 +48,16 @@ class NodeCheck:
         return self.op.name
 
     def __str__(self) -> str:
-        where = f"node {self.position} ({self.name}"
-        where += f" in {'/'.join(self.op.scope)})" if self.op.scope else ")"
-        if self.passed:
-            return f"{where}: gradient matches central differences"
-        if self.error:
-            return f"{where}: backward raised {self.error}"
-        return f"{where}: {self.report}"
+        if self.report is not None:
+            return str(self.report)
+        verdict = "gradient matches central differences" if self.passed else self.error
+        return f"{_describe(self.op, self.position)}: {verdict}"
+
+
+def _describe(op: Op, position: int) -> str:
+    """How reports name a node: its op, its position, and the modules it was recorded in."""
+    scope = f", in {'/'.join(op.scope)}" if op.scope else ""
+    return f"{op.name} (node {position}{scope})"
 
 
 def _copies(op: Op) -> list[Tensor]:
@@ -128,7 +131,7 @@ def check_node(
             atol=DEFAULT_ATOL[np.dtype(np.float64)] if atol is None else atol,
             rtol=DEFAULT_RTOL[np.dtype(np.float64)] if rtol is None else rtol,
             mode=mode,
-            function=f"{op.name} (node {position})",
+            function=_describe(op, position),
             ignore=ignore,
         )
     except Exception as error:  # a backward that crashes is a failing node, not a crash

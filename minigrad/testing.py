@@ -305,6 +305,7 @@ class Graph:
             "",
             "import minigrad.functional as F",
             "from minigrad import OPS, Tensor, gradcheck",
+            *self._own_op_imports(),
             "",
         ]
         for leaf in self.leaves:
@@ -315,6 +316,17 @@ class Graph:
         terms = [f"({name} * {_literal(w)}).sum()" for name, w in zip(self.outputs, self.weights)]
         lines += [f"    return {' + '.join(terms)}", "", "", f"gradcheck(f, [{arguments}])"]
         return "\n".join(lines)
+
+    def _own_op_imports(self) -> list[str]:
+        """Imports for ops that are not minigrad's registered ones (the user's own)."""
+        own = {step.op for step in self.steps if step.op is not OPS.get(step.op.name)}
+        lines = []
+        for op in sorted(own, key=lambda op: op.__qualname__):
+            if "<locals>" in op.__qualname__ or op.__module__ == "__main__":
+                lines.append(f"# {op.__name__}: paste its definition here ({op.__module__})")
+            else:
+                lines.append(f"from {op.__module__} import {op.__qualname__.split('.')[0]}")
+        return lines
 
     def __repr__(self) -> str:
         return self.code
@@ -340,8 +352,9 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def _keywords(params: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={_literal(value)}" for key, value in params.items())
+def _call(callee: str, args: Iterable[str], params: dict[str, Any]) -> str:
+    parts = [*args, *(f"{key}={_literal(value)}" for key, value in params.items())]
+    return f"{callee}({', '.join(parts)})"
 
 
 _OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
@@ -353,8 +366,8 @@ _FUNCTIONS = ("linear", "softmax_cross_entropy", "concatenate", "stack")
 def _expression(step: Step) -> str:
     """How a user would write the step: operators and methods for built-in ops."""
     args, params, name = step.args, step.params, step.op.name
-    if step.op is not OPS.get(name):
-        return f"{step.op.__name__}.apply({', '.join(args)}, {_keywords(params)})"
+    if step.op is not OPS.get(name):  # the user's own (or an unregistered) op
+        return _call(f"{step.op.__name__}.apply", args, params)
     if name in _OPERATORS:
         return f"{args[0]} {_OPERATORS[name]} {args[1]}"
     if name == "neg":
@@ -366,14 +379,14 @@ def _expression(step: Step) -> str:
     if name == "transpose":
         return f"{args[0]}.transpose({_literal(params['axes'])})"
     if name in _METHODS:
-        return f"{args[0]}.{name}({_keywords(params)})"
+        return _call(f"{args[0]}.{name}", [], params)
     if name == "where":
-        return f"F.where({_literal(params['condition'])}, {args[0]}, {args[1]})"
+        return _call("F.where", [_literal(params["condition"]), *args], {})
     if name in ("concatenate", "stack"):
-        return f"F.{name}([{', '.join(args)}], {_keywords(params)})"
+        return _call(f"F.{name}", [f"[{', '.join(args)}]"], params)
     if name in _FUNCTIONS:
-        return f"F.{name}({', '.join(args)}, {_keywords(params)})".replace(", )", ")")
-    return f"OPS[{name!r}].apply({', '.join(args)}, {_keywords(params)})".replace(", )", ")")
+        return _call(f"F.{name}", args, params)
+    return _call(f"OPS[{name!r}].apply", args, params)
 
 
 def _declared_domain(op: type[Op], position: int) -> tuple[float, float] | None:
@@ -755,7 +768,7 @@ def _named(case: OpCase) -> Callable[..., Tensor]:
         return case.run(*inputs)
 
     described = case.op(**case.params).describe_params()
-    run.__qualname__ = f"{case.op.name}({_keywords(described)})" if described else case.op.name
+    run.__qualname__ = _call(case.op.name, [], described) if described else case.op.name
     return run
 
 

@@ -215,6 +215,8 @@ def test_clear_errors_for_nothing_to_check_and_bad_options():
         gradcheck(cube, [vector(1.0)], order=3)
     with pytest.raises(TypeError, match="input 0 is a list"):
         gradcheck(cube, [[1.0]])
+    with pytest.raises(TypeError, match="must return a Tensor .* output 0 is a float"):
+        gradcheck(lambda x: float(x.data.sum()), [vector(1.0)])
 
 
 def test_jacobian_helpers_agree():
