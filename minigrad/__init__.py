@@ -1,6 +1,6 @@
 """minigrad: a small, readable, fast reverse-mode autodiff engine on NumPy."""
 
-from minigrad import functional
+from minigrad import data, functional, nn, optim
 from minigrad.autograd import grad, value_and_grad
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops import OPS, Op
@@ -19,6 +19,7 @@ __all__ = [
     "Op",
     "GradcheckError",
     "Tensor",
+    "data",
     "enable_grad",
     "functional",
     "grad",
@@ -26,7 +27,9 @@ __all__ = [
     "gradients",
     "is_grad_enabled",
     "module_scope",
+    "nn",
     "no_grad",
+    "optim",
     "set_grad_enabled",
     "value_and_grad",
 ]
