@@ -112,18 +112,21 @@ class GradcheckReport:
         return "\n".join(lines)
 
     def _taylor_line(self) -> str:
-        steps = ", ".join(f"{h:.0e}: {r:.2g}" for h, r in self.taylor)
-        head = f"  Taylor remainder |f(x+h) - f(x) - h*analytic| ({steps})"
+        steps = ", ".join(f"{h:.0e}" for h, _ in self.taylor)
+        remainders = ", ".join(f"{r:.2g}" for _, r in self.taylor)
+        head = f"  Taylor remainder |f(x+h) - f(x) - h*analytic| for h = {steps}: {remainders}"
         if self.remainder_order is None:
-            return head + " is at rounding level: the analytic value is consistent."
-        verdict = (
-            "the analytic gradient is consistent; the mismatch is numerical noise "
-            "(try another eps or looser tolerances)"
-            if self.converges
-            else "the analytic gradient is wrong (a correct one gives h^2), or the function "
-            "is not differentiable there"
+            return f"{head}\n  is at rounding level: the analytic value is consistent"
+        power = f"  falls like h^{self.remainder_order:.2f}"
+        if self.converges:
+            return (
+                f"{head}\n{power}, as a right gradient's does: the mismatch is numerical noise\n"
+                "  (try another eps or looser tolerances)"
+            )
+        return (
+            f"{head}\n{power}, not h^2: the backward rule is wrong\n"
+            "  (or the function is not differentiable there)"
         )
-        return f"{head}\n  falls like h^{self.remainder_order:.2f}: {verdict}"
 
 
 @dataclass
