@@ -350,14 +350,11 @@ class Checker:
         if pairs is None:
             pairs = [(i, o) for i in self.wanted for o in range(len(outputs))]
         rng = np.random.default_rng(self.seed + 1)
-        projections = {
-            o: (
-                _unit(rng, outputs[o].shape)
-                if outputs[o].size * max(self.inputs[i].size for i, _ in pairs) > JACOBIAN_LIMIT
-                else None
-            )
-            for o in sorted({o for _, o in pairs})
-        }
+        projections = {}
+        for o in sorted({o for _, o in pairs}):
+            widest = max(self.inputs[i].size for i, paired in pairs if paired == o)
+            too_large = outputs[o].size * widest > JACOBIAN_LIMIT
+            projections[o] = _unit(rng, outputs[o].shape) if too_large else None
         failures = []
         for i in sorted({i for i, _ in pairs}):
             wanted_outputs = {o: projections[o] for ii, o in pairs if ii == i}

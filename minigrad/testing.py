@@ -492,6 +492,9 @@ def _weights(shape: tuple[int, ...]) -> np.ndarray:
 
 def _graph_ops(ops: Iterable[str | type[Op]] | None) -> list[type[Op]]:
     chosen = sorted(OPS) if ops is None else ops
+    unknown = [op for op in chosen if isinstance(op, str) and op not in OPS]
+    if unknown:
+        raise ValueError(f"graphs: no registered op named {unknown}; known: {sorted(OPS)}")
     classes = [OPS[op] if isinstance(op, str) else op for op in chosen]
     if not classes:
         raise ValueError("graphs: ops is empty; pass op names or Op classes")
