@@ -58,7 +58,8 @@ class Op:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
-        op = cls(**params)
+        op = cls.__new__(cls)  # what __init__ does, minus a call: this runs for every op
+        op.__dict__.update(params)
         try:
             out = Tensor.wrap(op.forward(*[t.data for t in inputs]))
         except (ValueError, IndexError, TypeError) as error:
@@ -340,9 +341,9 @@ class Sigmoid(Op):
     name = "sigmoid"
 
     def forward(self, a):
-        # exp of a non-positive number never overflows, whatever the sign of a.
-        e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1, e) / (1 + e)
+        # The tanh form never overflows (1 / (1 + exp(-a)) does for a < -88 in float32),
+        # and takes half the NumPy calls of the exp-of-minus-abs form.
+        return 0.5 + 0.5 * np.tanh(0.5 * a)
 
     def backward(self, grad, out):
         return (grad * out * (1 - out),)

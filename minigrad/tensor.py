@@ -150,7 +150,8 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return ops.Transpose.apply(self, axes=tuple(reversed(range(self.ndim))))
+        axes = (1, 0) if self.data.ndim == 2 else tuple(reversed(range(self.data.ndim)))
+        return ops.Transpose.apply(self, axes=axes)
 
     @property
     def mT(self) -> Tensor:
