@@ -61,15 +61,31 @@ class Op:
         op = cls.__new__(cls)  # what __init__ does, minus a call: this runs for every op
         op.__dict__.update(params)
         try:
-            out = Tensor.wrap(op.forward(*[t.data for t in inputs]))
+            data = op.forward(*[t.data for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
             raise type(error)(op.explain_error([t.shape for t in inputs], error)) from error
+        return op.output(data, inputs)
+
+    @classmethod
+    def record(cls, data: np.ndarray, *inputs: Tensor, **params: Any) -> Tensor:
+        """What `apply` returns, from a result computed already (no forward is run).
+
+        A fused op's backward uses this to reuse its forward's work, e.g. the softmax
+        inside cross-entropy, and still builds a real node under create_graph.
+        """
+        op = cls.__new__(cls)
+        op.__dict__.update(params)
+        return op.output(data, inputs)
+
+    def output(self, data: np.ndarray, inputs: tuple[Tensor, ...]) -> Tensor:
+        """Wrap `data`, and record this op as its maker when any input needs a gradient."""
+        out = Tensor.wrap(data)
         if _GradMode.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
-                    op.inputs = inputs
-                    op.scope = _GradMode.scope
-                    out.op = op
+                    self.inputs = inputs
+                    self.scope = _GradMode.scope
+                    out.op = self
                     out.requires_grad = True
                     break
         return out
@@ -695,13 +711,17 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, logits, target):
         shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        exps = np.exp(shifted)
+        sums = exps.sum(axis=1, keepdims=True)
+        log_probs = shifted - np.log(sums)
+        exps /= sums
+        self.saved = exps  # softmax(logits), which backward needs
         if target.dtype.kind in "iu":
             losses = -log_probs[np.arange(len(target)), target]
         else:
             losses = -(target * log_probs).sum(axis=1)
         if self.reduction == "mean":
-            return np.asarray(losses.mean(), dtype=logits.dtype)
+            return np.asarray(losses.sum() / len(losses), dtype=logits.dtype)
         if self.reduction == "sum":
             return np.asarray(losses.sum(), dtype=logits.dtype)
         return losses
@@ -712,7 +732,7 @@ class SoftmaxCrossEntropy(Op):
             grad = grad / logits.shape[0]
         if grad.ndim == 1:
             grad = grad.reshape(-1, 1)
-        probs = logits.softmax(axis=1)
+        probs = Softmax.record(self.saved, logits, axis=1)
         if target.dtype.kind in "iu":
             one_hot = np.zeros(logits.shape, dtype=logits.dtype)
             one_hot[np.arange(len(target.data)), target.data] = 1

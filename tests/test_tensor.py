@@ -304,3 +304,20 @@ def test_fused_quadratic_cost_equals_composed_twin(reduction, target_shape):
     twin.backward()
     np.testing.assert_allclose(y_fused.grad.data, y_twin.grad.data, rtol=1e-12)
     np.testing.assert_allclose(t_fused.grad.data, t_twin.grad.data, rtol=1e-12)
+
+
+def test_fused_cross_entropy_second_derivatives_match_composed_twin():
+    """The fused backward reuses forward's softmax through Op.record; under create_graph
+    that must still be a differentiable node."""
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(3, 4))
+    labels = np.array([1, 0, 3])
+    v = Tensor(rng.normal(size=(3, 4)))
+    hvps = []
+    for loss_fn in (F.softmax_cross_entropy, F.softmax_cross_entropy_composed):
+        x = leaf(logits)
+        (g,) = minigrad.gradients(loss_fn(x, labels), [x], create_graph=True)
+        (g * v).sum().backward()
+        hvps.append(x.grad.data)
+    np.testing.assert_allclose(hvps[0], hvps[1], rtol=1e-10)
+    assert np.abs(hvps[0]).max() > 1e-3  # a real curvature, not a vanishing one
