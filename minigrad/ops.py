@@ -251,8 +251,10 @@ class Matmul(Op):
         # Treat a vector as a one-row (a) or one-column (b) matrix, then undo that.
         a2 = a if a.ndim > 1 else a.reshape(1, -1)
         b2 = b if b.ndim > 1 else b.reshape(-1, 1)
-        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        grad2 = grad.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+        grad2 = grad
+        if a.ndim == 1 or b.ndim == 1:
+            batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+            grad2 = grad.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         grad_a = grad_b = None
         if a.requires_grad:
             grad_a = grad2 @ b2.mT

@@ -422,59 +422,57 @@ def backpropagate(
     after each node's backward, in the order backprop runs (for step-by-step traces)."""
     upstream = _root_grad(output, grad, "backward")
     retain = create_graph if retain_graph is None else retain_graph
-    leaves = _walk_backward(output, upstream, retain, create_graph, observe)
     with set_grad_enabled(create_graph):
+        leaves = _walk_backward(output, upstream, retain, observe)
         for leaf, leaf_grad in leaves.values():
             leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
 
 
 def _walk_backward(
-    root: Tensor,
-    upstream: Tensor,
-    retain_graph: bool,
-    create_graph: bool,
-    observe: Observer | None = None,
+    root: Tensor, upstream: Tensor, retain_graph: bool, observe: Observer | None = None
 ) -> dict[int, tuple[Tensor, Tensor]]:
-    """Run every op's backward from `root`; return {id: (leaf, gradient)} for the leaves."""
+    """Run every op's backward from `root`; return {id: (leaf, gradient)} for the leaves.
+
+    The caller sets grad mode: on records the backward pass (create_graph).
+    """
     if root.op is None:
         return {id(root): (root, upstream)}
     pending: dict[int, Tensor] = {id(root): upstream}
     leaves: dict[int, tuple[Tensor, Tensor]] = {}
-    with set_grad_enabled(create_graph):
-        for tensor in reversed(topological_order(root)):
-            grad = pending.pop(id(tensor), None)
-            if grad is None:
+    for tensor in reversed(topological_order(root)):
+        grad = pending.pop(id(tensor), None)
+        if grad is None:
+            continue
+        if tensor.retains_grad:
+            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        op = tensor.op
+        if op.released:
+            raise RuntimeError(
+                f"backward: the graph through '{op.name}' was already released by an "
+                "earlier backward(); pass retain_graph=True to that first call to "
+                "backpropagate through the same graph again."
+            )
+        sent = []
+        for parent, parent_grad in zip(op.inputs, op.backward(grad, tensor)):
+            if parent_grad is None or not parent.requires_grad:
+                sent.append(None)
                 continue
-            if tensor.retains_grad:
-                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
-            op = tensor.op
-            if op.released:
-                raise RuntimeError(
-                    f"backward: the graph through '{op.name}' was already released by an "
-                    "earlier backward(); pass retain_graph=True to that first call to "
-                    "backpropagate through the same graph again."
-                )
-            sent = []
-            for parent, parent_grad in zip(op.inputs, op.backward(grad, tensor)):
-                if parent_grad is None or not parent.requires_grad:
-                    sent.append(None)
-                    continue
-                if parent_grad.data.shape != parent.data.shape:
-                    parent_grad = ops.unbroadcast(parent_grad, parent.data.shape)
-                sent.append(parent_grad)
-                key = id(parent)
-                if parent.op is None:
-                    if key in leaves:
-                        parent_grad = leaves[key][1] + parent_grad
-                    leaves[key] = (parent, parent_grad)
-                elif key in pending:
-                    pending[key] = pending[key] + parent_grad
-                else:
-                    pending[key] = parent_grad
-            if not retain_graph:
-                op.release()
-            if observe is not None:
-                observe(tensor, grad, sent)
+            if parent_grad.data.shape != parent.data.shape:
+                parent_grad = ops.unbroadcast(parent_grad, parent.data.shape)
+            sent.append(parent_grad)
+            key = id(parent)
+            if parent.op is None:
+                if key in leaves:
+                    parent_grad = leaves[key][1] + parent_grad
+                leaves[key] = (parent, parent_grad)
+            elif key in pending:
+                pending[key] = pending[key] + parent_grad
+            else:
+                pending[key] = parent_grad
+        if not retain_graph:
+            op.release()
+        if observe is not None:
+            observe(tensor, grad, sent)
     return leaves
 
 
@@ -494,7 +492,8 @@ def gradients(
             raise ValueError("gradients: inputs must be leaf tensors (created by the user)")
     upstream = _root_grad(output, grad, "gradients")
     retain = create_graph if retain_graph is None else retain_graph
-    leaves = _walk_backward(output, upstream, retain, create_graph)
+    with set_grad_enabled(create_graph):
+        leaves = _walk_backward(output, upstream, retain)
     return tuple(leaves[id(t)][1] if id(t) in leaves else None for t in inputs)
 
 
