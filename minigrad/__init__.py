@@ -3,6 +3,7 @@
 from minigrad import data, functional, nn, optim
 from minigrad.autograd import grad, value_and_grad
 from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.locate import check_nodes, locate_gradient_errors
 from minigrad.ops import OPS, Op
 from minigrad.tensor import (
     Tensor,
@@ -19,6 +20,7 @@ __all__ = [
     "Op",
     "GradcheckError",
     "Tensor",
+    "check_nodes",
     "data",
     "enable_grad",
     "functional",
@@ -26,6 +28,7 @@ __all__ = [
     "gradcheck",
     "gradients",
     "is_grad_enabled",
+    "locate_gradient_errors",
     "module_scope",
     "nn",
     "no_grad",
