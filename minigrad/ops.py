@@ -44,6 +44,7 @@ class Op:
     examples: ClassVar[dict[str, Any]] = {}
 
     inputs: tuple[Tensor, ...] = ()
+    arguments: dict[str, Any] = {}  # the params it was applied with, to re-run it
     scope: tuple[str, ...] = ()  # the modules this op was recorded in, outermost first
     saved: Any = None
     released: bool = False
@@ -55,11 +56,13 @@ class Op:
 
     def __init__(self, **params: Any) -> None:
         self.__dict__.update(params)
+        self.arguments = params
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         op = cls.__new__(cls)  # what __init__ does, minus a call: this runs for every op
         op.__dict__.update(params)
+        op.arguments = params
         try:
             data = op.forward(*[t.data for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
@@ -75,6 +78,7 @@ class Op:
         """
         op = cls.__new__(cls)
         op.__dict__.update(params)
+        op.arguments = params
         return op.output(data, inputs)
 
     def output(self, data: np.ndarray, inputs: tuple[Tensor, ...]) -> Tensor:
