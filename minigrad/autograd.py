@@ -24,12 +24,13 @@ def value_and_grad(
         args = list(args)
         leaves = []
         for position in positions:
-            leaf = args[position]
-            # A leaf that already requires grad is used as is, so grad(grad(f)) nests.
-            if not (isinstance(leaf, Tensor) and leaf.requires_grad and leaf.is_leaf):
-                leaf = Tensor(as_array(leaf), requires_grad=True)
-            args[position] = leaf
-            leaves.append(leaf)
+            arg = args[position]
+            # A tensor that already requires grad is used as is, so grad(grad(f)) nests,
+            # also through a computed argument such as grad(f)(2 * x).
+            if not (isinstance(arg, Tensor) and arg.requires_grad):
+                arg = Tensor(as_array(arg), requires_grad=True)
+            args[position] = arg
+            leaves.append(arg)
         value = f(*args)
         if not isinstance(value, Tensor) or value.size != 1:
             raise ValueError(
@@ -43,7 +44,7 @@ def value_and_grad(
 
 
 def _grads_of(value: Tensor, leaves: list[Tensor]) -> tuple[Tensor, ...]:
-    """Gradients for every leaf; zeros where `value` does not depend on one."""
+    """Gradients for every argument; zeros where `value` does not depend on one."""
     if not value.requires_grad:
         return tuple(Tensor.wrap(leaf.data * 0) for leaf in leaves)
     found = gradients(value, leaves, create_graph=is_grad_enabled())

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.tensor import Tensor, _GradMode
+from minigrad.tensor import Tensor, _Recording
 
 OPS: dict[str, type[Op]] = {}
 
@@ -84,11 +84,11 @@ class Op:
     def output(self, data: np.ndarray, inputs: tuple[Tensor, ...]) -> Tensor:
         """Wrap `data`, and record this op as its maker when any input needs a gradient."""
         out = Tensor.wrap(data)
-        if _GradMode.enabled:
+        if _Recording.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
                     self.inputs = inputs
-                    self.scope = _GradMode.scope
+                    self.scope = _Recording.scope
                     out.op = self
                     out.requires_grad = True
                     break

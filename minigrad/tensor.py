@@ -14,7 +14,7 @@ import numpy as np
 DEFAULT_DTYPE = np.float32
 
 
-class _GradMode:
+class _Recording:
     """Whether new ops are recorded (`no_grad` switches it off), and inside which modules."""
 
     enabled = True
@@ -22,7 +22,7 @@ class _GradMode:
 
 
 def is_grad_enabled() -> bool:
-    return _GradMode.enabled
+    return _Recording.enabled
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
@@ -33,11 +33,11 @@ class set_grad_enabled(contextlib.ContextDecorator):
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
-        self.previous.append(_GradMode.enabled)
-        _GradMode.enabled = self.enabled
+        self.previous.append(_Recording.enabled)
+        _Recording.enabled = self.enabled
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self.previous.pop()
+        _Recording.enabled = self.previous.pop()
 
 
 def no_grad() -> set_grad_enabled:
@@ -47,10 +47,6 @@ def no_grad() -> set_grad_enabled:
 
 def enable_grad() -> set_grad_enabled:
     return set_grad_enabled(True)
-
-
-def current_scope() -> tuple[str, ...]:
-    return _GradMode.scope
 
 
 class module_scope:
@@ -65,11 +61,11 @@ class module_scope:
         self.outer: tuple[str, ...] = ()
 
     def __enter__(self) -> None:
-        self.outer = _GradMode.scope
-        _GradMode.scope = self.outer + (self.name,)
+        self.outer = _Recording.scope
+        _Recording.scope = self.outer + (self.name,)
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.scope = self.outer
+        _Recording.scope = self.outer
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -429,11 +425,16 @@ def backpropagate(
 
 
 def _walk_backward(
-    root: Tensor, upstream: Tensor, retain_graph: bool, observe: Observer | None = None
+    root: Tensor,
+    upstream: Tensor,
+    retain_graph: bool,
+    observe: Observer | None = None,
+    captured: dict[int, Tensor | None] | None = None,
 ) -> dict[int, tuple[Tensor, Tensor]]:
     """Run every op's backward from `root`; return {id: (leaf, gradient)} for the leaves.
 
-    The caller sets grad mode: on records the backward pass (create_graph).
+    Non-leaf tensors whose ids are keys of `captured` get their full gradient stored
+    there. The caller sets grad mode: on records the backward pass (create_graph).
     """
     if root.op is None:
         return {id(root): (root, upstream)}
@@ -445,6 +446,8 @@ def _walk_backward(
             continue
         if tensor.retains_grad:
             tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        if captured is not None and id(tensor) in captured:
+            captured[id(tensor)] = grad
         op = tensor.op
         if op.released:
             raise RuntimeError(
@@ -453,12 +456,12 @@ def _walk_backward(
                 "backpropagate through the same graph again."
             )
         sent = []
-        for parent, parent_grad in zip(op.inputs, op.backward(grad, tensor)):
+        for position, (parent, parent_grad) in enumerate(zip(op.inputs, op.backward(grad, tensor))):
             if parent_grad is None or not parent.requires_grad:
                 sent.append(None)
                 continue
             if parent_grad.data.shape != parent.data.shape:
-                parent_grad = ops.unbroadcast(parent_grad, parent.data.shape)
+                parent_grad = _sum_to_input(op, position, parent_grad, parent)
             sent.append(parent_grad)
             key = id(parent)
             if parent.op is None:
@@ -476,6 +479,21 @@ def _walk_backward(
     return leaves
 
 
+def _sum_to_input(op: ops.Op, position: int, grad: Tensor, parent: Tensor) -> Tensor:
+    """A broadcast gradient summed back to its input's shape, or a clear error."""
+    trailing = grad.shape[grad.ndim - parent.ndim :]
+    fits = grad.ndim >= parent.ndim and all(
+        size in (1, grad_size) for size, grad_size in zip(parent.shape, trailing)
+    )
+    if not fits:
+        raise ValueError(
+            f"{op.name}: backward returned a gradient of shape {grad.shape} for input "
+            f"{position} of shape {parent.shape}; a gradient must have its input's shape "
+            "(or a shape the input broadcasts to, which the engine sums back)"
+        )
+    return ops.unbroadcast(grad, parent.shape)
+
+
 def gradients(
     output: Tensor,
     inputs: Sequence[Tensor],
@@ -483,18 +501,20 @@ def gradients(
     retain_graph: bool | None = None,
     create_graph: bool = False,
 ) -> tuple[Tensor | None, ...]:
-    """d(output)/d(input) for each leaf in `inputs`, without touching any `.grad`.
+    """d(output)/d(input) for each tensor in `inputs`, without touching any `.grad`.
 
-    An input the output does not depend on gets None.
+    Inputs may be leaves or tensors computed on the way to `output`; one the output does
+    not depend on gets None.
     """
-    for tensor in inputs:
-        if tensor.op is not None:
-            raise ValueError("gradients: inputs must be leaf tensors (created by the user)")
     upstream = _root_grad(output, grad, "gradients")
     retain = create_graph if retain_graph is None else retain_graph
+    captured: dict[int, Tensor | None] = {id(t): None for t in inputs if t.op is not None}
     with set_grad_enabled(create_graph):
-        leaves = _walk_backward(output, upstream, retain)
-    return tuple(leaves[id(t)][1] if id(t) in leaves else None for t in inputs)
+        leaves = _walk_backward(output, upstream, retain, captured=captured)
+    return tuple(
+        captured[id(t)] if t.op is not None else (leaves[id(t)][1] if id(t) in leaves else None)
+        for t in inputs
+    )
 
 
 from minigrad import ops  # noqa: E402  (ops needs Tensor defined first)

@@ -321,3 +321,42 @@ def test_fused_cross_entropy_second_derivatives_match_composed_twin():
         hvps.append(x.grad.data)
     np.testing.assert_allclose(hvps[0], hvps[1], rtol=1e-10)
     assert np.abs(hvps[0]).max() > 1e-3  # a real curvature, not a vanishing one
+
+
+def test_nested_grad_through_a_computed_argument():
+    # d/dx of (d/du u^4 at u = 2x) = d/dx 4 (2x)^3 = 96 x^2
+    def inner(u):
+        return (u**4).sum()
+
+    outer = minigrad.grad(lambda x: minigrad.grad(inner)(x * 2).sum())
+    np.testing.assert_allclose(outer(leaf(1.5)).data, 96 * 1.5**2)
+
+
+def test_gradients_with_respect_to_an_intermediate():
+    x = leaf([1.0, 2.0])
+    hidden = x * 3
+    out = (hidden**2).sum()
+    grad_hidden, grad_x = minigrad.gradients(out, [hidden, x])
+    np.testing.assert_allclose(grad_hidden.data, 2 * hidden.data)
+    np.testing.assert_allclose(grad_x.data, 18 * x.data)
+    assert x.grad is None
+
+
+def test_a_backward_returning_the_wrong_shape_is_named():
+    class Transposed(minigrad.ops.Exp, register=False):
+        def backward(self, grad, out):
+            return (grad.T,)
+
+    x = leaf(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"exp: backward returned a gradient of shape \(3, 2\)"):
+        Transposed.apply(x).sum().backward()
+
+
+def test_a_gradient_with_too_few_axes_is_refused():
+    class Squeezed(minigrad.ops.Exp, register=False):
+        def backward(self, grad, out):
+            return (grad.reshape(-1),)
+
+    x = leaf(np.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"shape \(3,\) for input 0 of shape \(1, 3\)"):
+        Squeezed.apply(x).sum().backward()
