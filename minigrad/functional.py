@@ -49,8 +49,28 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
-    """x @ weight + bias as one fused node (weight is (in, out))."""
-    return ops.Linear.apply(tensor(x), weight, bias)
+    """x @ weight + bias as one fused node (weight is (in, out)).
+
+    An input that needs no gradient (images, say) takes the weight's dtype, so float64
+    data does not silently turn a float32 model's whole step into float64.
+    """
+    return ops.Linear.apply(constant_like(x, weight), weight, bias)
+
+
+def constant_like(value: Any, like: Tensor) -> Tensor:
+    """`value` as a tensor; one that needs no gradient takes the floating dtype of `like`.
+
+    Targets and inputs often arrive as float64 arrays (np.eye(10)[t]); integer labels
+    keep their dtype.
+    """
+    if isinstance(value, Tensor):
+        if value.requires_grad or value.dtype.kind != "f" or value.dtype == like.dtype:
+            return value
+        return Tensor.wrap(value.data.astype(like.dtype))
+    array = np.asarray(value)
+    if array.dtype.kind == "f" and array.dtype != like.dtype:
+        array = array.astype(like.dtype)
+    return Tensor.wrap(array)
 
 
 def exp(x: Any) -> Tensor:
@@ -146,9 +166,6 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 # ----- losses -------------------------------------------------------------------------------
-_REDUCTIONS = ("mean", "sum", "none")
-
-
 def _check_targets(caller: str, scores: Tensor, target: Tensor) -> None:
     if scores.ndim != 2:
         raise ValueError(f"{caller}: expected (N, C) scores, got shape {scores.shape}")
@@ -176,16 +193,15 @@ def softmax_cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") 
     `target`: integer labels (N,) or one-hot / probability rows (N, C). One fused,
     stable node: finite for logits up to 1e4 in size.
     """
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"softmax_cross_entropy: reduction must be one of {_REDUCTIONS}")
-    target = tensor(target)
+    target = constant_like(target, logits)
     _check_targets("softmax_cross_entropy", logits, target)
     return ops.SoftmaxCrossEntropy.apply(logits, target, reduction=reduction)
 
 
 def softmax_cross_entropy_composed(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """The same loss built from log_softmax, indexing and mean: the twin tests compare."""
-    target = tensor(target)
+    ops.check_reduction("softmax_cross_entropy_composed", reduction, ("mean", "sum", "none"))
+    target = constant_like(target, logits)
     _check_targets("softmax_cross_entropy_composed", logits, target)
     log_probs = log_softmax(logits, axis=1)
     if target.dtype.kind in "iu":
@@ -202,7 +218,7 @@ def cross_entropy(probs: Tensor, target: Any, eps: float = 1e-7) -> Tensor:
 
     Accepts one-hot rows or integer labels; a single example (1-D) is one batch row.
     """
-    target = tensor(target)
+    target = constant_like(target, probs)
     if probs.ndim == 1:
         probs = probs.reshape(1, -1)
         target = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
@@ -224,19 +240,25 @@ def mean_squared_error(y: Tensor, target: Any, reduction: str = "sum") -> Tensor
     anything); reduction="mean" divides by the batch size (first axis), which is
     Nielsen's cost averaged over a mini-batch.
     """
-    _check_mse_reduction(reduction)
-    target = target if isinstance(target, Tensor) else Tensor.wrap(np.asarray(target, y.dtype))
+    target = _quadratic_target(y, target)
     return ops.MeanSquaredError.apply(tensor(y), target, reduction=reduction)
 
 
 def mean_squared_error_composed(y: Tensor, target: Any, reduction: str = "sum") -> Tensor:
     """The same cost from sub, mul and sum: the twin the fused op is tested against."""
-    _check_mse_reduction(reduction)
-    diff = y - target
+    ops.check_reduction("mean_squared_error_composed", reduction, ("sum", "mean"))
+    diff = y - _quadratic_target(y, target)
     total = (diff * diff).sum() * 0.5
     return total / ops.batch_size(diff.shape) if reduction == "mean" else total
 
 
-def _check_mse_reduction(reduction: str) -> None:
-    if reduction not in ("sum", "mean"):
-        raise ValueError("mean_squared_error: reduction must be 'sum' (the book) or 'mean'")
+def _quadratic_target(y: Tensor, target: Any) -> Tensor:
+    """The target as a tensor of y's dtype; integer labels are refused, not broadcast."""
+    target = constant_like(target, y)
+    if target.dtype.kind in "iu" and target.shape != y.shape:
+        raise ValueError(
+            f"mean_squared_error: target of shape {target.shape} looks like integer labels "
+            f"for outputs of shape {y.shape}; pass one-hot rows instead, e.g. "
+            f"np.eye({y.shape[-1]}, dtype=np.float32)[labels]"
+        )
+    return target if target.dtype.kind == "f" else Tensor.wrap(target.data.astype(y.dtype))

@@ -27,6 +27,14 @@ from minigrad.tensor import Tensor, _Recording
 OPS: dict[str, type[Op]] = {}
 
 
+class OpError(ValueError, IndexError, TypeError):
+    """An op could not run on its inputs; the message names the op and the shapes.
+
+    It is each of the errors NumPy raises for bad inputs, so `except ValueError` (or
+    IndexError, TypeError) around minigrad code keeps working.
+    """
+
+
 class Op:
     """One application of an operation: a node of the graph.
 
@@ -65,8 +73,10 @@ class Op:
         op.arguments = params
         try:
             data = op.forward(*[t.data for t in inputs])
+        except OpError:
+            raise
         except (ValueError, IndexError, TypeError) as error:
-            raise type(error)(op.explain_error([t.shape for t in inputs], error)) from error
+            raise OpError(op.explain_error([t.shape for t in inputs], error)) from error
         return op.output(data, inputs)
 
     @classmethod
@@ -253,19 +263,19 @@ class Matmul(Op):
     def backward(self, grad, out):
         a, b = self.inputs
         # Treat a vector as a one-row (a) or one-column (b) matrix, then undo that.
-        a2 = a if a.ndim > 1 else a.reshape(1, -1)
-        b2 = b if b.ndim > 1 else b.reshape(-1, 1)
-        grad2 = grad
+        a_matrix = a if a.ndim > 1 else a.reshape(1, -1)
+        b_matrix = b if b.ndim > 1 else b.reshape(-1, 1)
+        grad_matrix = grad
         if a.ndim == 1 or b.ndim == 1:
-            batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-            grad2 = grad.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+            batch = np.broadcast_shapes(a_matrix.shape[:-2], b_matrix.shape[:-2])
+            grad_matrix = grad.reshape(batch + (a_matrix.shape[-2], b_matrix.shape[-1]))
         grad_a = grad_b = None
         if a.requires_grad:
-            grad_a = grad2 @ b2.mT
+            grad_a = grad_matrix @ b_matrix.mT
             if a.ndim == 1:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + a.shape)
         if b.requires_grad:
-            grad_b = a2.mT @ grad2
+            grad_b = a_matrix.mT @ grad_matrix
             if b.ndim == 1:
                 grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
@@ -274,6 +284,12 @@ class Matmul(Op):
         a, b = shapes
         if not a or not b:
             return f"matmul: cannot multiply {a} by {b}: scalars need *, not @"
+        inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+        if inner_a == inner_b:
+            return (
+                f"matmul: cannot multiply {a} by {b}: the batch axes {a[:-2]} and {b[:-2]} "
+                "do not broadcast together"
+            )
         return (
             f"matmul: cannot multiply {a} by {b}: the last axis of the first ({a[-1]}) must "
             f"equal the {'only' if len(b) == 1 else 'second-to-last'} axis of the second "
@@ -363,9 +379,10 @@ class Sigmoid(Op):
     name = "sigmoid"
 
     def forward(self, a):
-        # The tanh form never overflows (1 / (1 + exp(-a)) does for a < -88 in float32),
-        # and takes half the NumPy calls of the exp-of-minus-abs form.
-        return 0.5 + 0.5 * np.tanh(0.5 * a)
+        # exp of a non-positive number never overflows, and for a < 0 the result
+        # e / (1 + e) keeps full relative precision where 1 - (tiny) would round to 0.
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1, e) / (1 + e)
 
     def backward(self, grad, out):
         return (grad * out * (1 - out),)
@@ -685,6 +702,7 @@ class MeanSquaredError(Op):
     reduction: str = "sum"
 
     def forward(self, y, target):
+        check_reduction(self.name, self.reduction, ("sum", "mean"))
         diff = y - target
         total = np.asarray(0.5 * np.vdot(diff, diff), dtype=diff.dtype)
         return total / batch_size(diff.shape) if self.reduction == "mean" else total
@@ -695,6 +713,11 @@ class MeanSquaredError(Op):
             grad = grad / batch_size(np.broadcast_shapes(y.shape, target.shape))
         scaled_diff = (y - target) * grad
         return scaled_diff, (-scaled_diff if target.requires_grad else None)
+
+
+def check_reduction(op_name: str, reduction: str, allowed: tuple[str, ...]) -> None:
+    if reduction not in allowed:
+        raise OpError(f"{op_name}: reduction must be one of {allowed}, got {reduction!r}")
 
 
 def batch_size(shape: tuple[int, ...]) -> int:
@@ -716,6 +739,7 @@ class SoftmaxCrossEntropy(Op):
     reduction: str = "mean"
 
     def forward(self, logits, target):
+        check_reduction(self.name, self.reduction, ("mean", "sum", "none"))
         shifted = logits - logits.max(axis=1, keepdims=True)
         exps = np.exp(shifted)
         sums = exps.sum(axis=1, keepdims=True)

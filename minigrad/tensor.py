@@ -337,12 +337,12 @@ class Tensor:
 def as_operand(value: Any, like: Tensor) -> Tensor:
     """Turn the other side of an operator into a constant Tensor.
 
-    A Python or NumPy scalar takes the dtype of the floating tensor it meets, so
-    `x * 2.0` stays float32; an array keeps its own dtype.
+    A Python or NumPy scalar (or 0-d array) takes the dtype of the floating tensor it
+    meets, so `x * 2.0` stays float32; an array keeps its own dtype.
     """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) and value.ndim:
         return Tensor.wrap(value)
     if like.data.dtype.kind == "f":
         return Tensor.wrap(np.asarray(value, dtype=like.data.dtype))

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minigrad import OPS, GradcheckError, gradcheck
@@ -55,8 +55,7 @@ def test_property_test_catches_a_wrong_backward(name, data):
     case = data.draw(op_cases(OPS[name]), label="case")
     mutant = scaled_backward(OPS[name], 1.5)
     analytic_is_zero = all(np.allclose(g.data, 0) for g in _grads(case) if g is not None)
-    if analytic_is_zero:  # scaling zero changes nothing; such a draw cannot show the bug
-        return
+    assume(not analytic_is_zero)  # scaling zero changes nothing: such a draw cannot show the bug
     with pytest.raises(GradcheckError):
         gradcheck(lambda *xs: mutant.apply(*xs, **case.params), case.inputs)
 

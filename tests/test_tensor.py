@@ -360,3 +360,63 @@ def test_a_gradient_with_too_few_axes_is_refused():
     x = leaf(np.ones((1, 3)))
     with pytest.raises(ValueError, match=r"shape \(3,\) for input 0 of shape \(1, 3\)"):
         Squeezed.apply(x).sum().backward()
+
+
+def test_float64_targets_and_inputs_do_not_upcast_a_float32_model():
+    rng = np.random.default_rng(4)
+    logits = leaf(rng.normal(size=(3, 4)), np.float32)
+    one_hot = np.eye(4)[[0, 3, 1]]  # float64, as np.eye gives
+    for loss in (
+        F.softmax_cross_entropy(logits, one_hot),
+        F.cross_entropy_error(logits.softmax(axis=1), one_hot),
+        F.mean_squared_error(logits, one_hot),
+        F.mean_squared_error(logits, one_hot.astype(np.int64)),
+    ):
+        assert loss.dtype == np.float32
+        logits.grad = None
+        loss.backward()
+        assert logits.grad.dtype == np.float32
+    weight = leaf(rng.normal(size=(4, 2)), np.float32)
+    bias = leaf(np.zeros(2), np.float32)
+    assert F.linear(rng.normal(size=(3, 4)), weight, bias).dtype == np.float32
+    assert (logits * np.array(2.0)).dtype == np.float32
+
+
+def test_labels_may_be_python_lists():
+    logits = Tensor(np.zeros((3, 4)))
+    np.testing.assert_allclose(F.softmax_cross_entropy(logits, [0, 1, 3]).data, np.log(4))
+    probs = Tensor(np.full(4, 0.25))
+    np.testing.assert_allclose(F.cross_entropy_error(probs, 2).data, -np.log(0.25 + 1e-7))
+
+
+def test_quadratic_cost_refuses_integer_labels():
+    y = Tensor(np.zeros((10, 10)))
+    with pytest.raises(ValueError, match=r"looks like integer labels.*np\.eye\(10"):
+        F.mean_squared_error(y, np.arange(10))
+
+
+def test_unknown_reduction_is_refused_by_the_op_itself():
+    logits = Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="softmax_cross_entropy: reduction must be one of"):
+        minigrad.OPS["softmax_cross_entropy"].apply(
+            logits, Tensor(np.array([0, 1])), reduction="avg"
+        )
+    with pytest.raises(ValueError, match="mean_squared_error: reduction must be one of"):
+        F.mean_squared_error(logits, np.zeros((2, 3)), reduction="avg")
+
+
+def test_numpy_errors_that_cannot_be_rebuilt_still_name_the_op():
+    with pytest.raises(TypeError, match=r"linear: input \(2, 3\)"):
+        minigrad.OPS["linear"].apply(
+            Tensor(np.array([["a", "b", "c"]] * 2)), Tensor(np.ones((3, 2))), Tensor(np.ones(2))
+        )
+
+
+def test_batch_axes_that_do_not_broadcast_are_named():
+    with pytest.raises(ValueError, match=r"batch axes \(2,\) and \(5,\) do not broadcast"):
+        Tensor(np.ones((2, 3, 4))) @ Tensor(np.ones((5, 4, 6)))
+
+
+def test_sigmoid_keeps_relative_precision_far_below_zero():
+    x = np.array([-16.0, -30.0, -80.0], np.float32)
+    np.testing.assert_allclose(F.sigmoid(Tensor(x)).data, np.exp(x) / (1 + np.exp(x)), rtol=1e-5)
