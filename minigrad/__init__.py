@@ -4,7 +4,7 @@ from minigrad import data, functional, nn, optim
 from minigrad.autograd import grad, value_and_grad
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.locate import check_nodes, locate_gradient_errors
-from minigrad.ops import OPS, Op
+from minigrad.ops import OPS, Op, OpError
 from minigrad.tensor import (
     Tensor,
     enable_grad,
@@ -18,6 +18,7 @@ from minigrad.tensor import (
 __all__ = [
     "OPS",
     "Op",
+    "OpError",
     "GradcheckError",
     "Tensor",
     "check_nodes",
