@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import Tensor, enable_grad, gradients, no_grad
+from minigrad.tensor import Tensor, enable_grad, gradients, no_grad, topological_order
 
 DEFAULT_EPS = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-6}
 DEFAULT_ATOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-4}
@@ -179,14 +179,9 @@ def _as_tensors(inputs: Tensor | Sequence[Any]) -> list[Tensor]:
     return tensors
 
 
-def promote(inputs: Sequence[Tensor], caller: str) -> list[Tensor]:
-    """float64 leaf copies of the inputs (warning when float32 is promoted)."""
-    if any(t.dtype == np.float32 for t in inputs):
-        warnings.warn(
-            f"{caller}: float32 inputs are promoted to float64 for the check, since "
-            "central differences in float32 are too noisy to judge a gradient",
-            stacklevel=3,
-        )
+def float64_leaves(inputs: Sequence[Tensor]) -> list[Tensor]:
+    """Leaf copies of the inputs, floating ones in float64: what a check perturbs, so the
+    user's tensors, and any graph they belong to, are left alone."""
     return [
         Tensor(
             t.data.astype(np.float64) if t.dtype.kind == "f" else t.data.copy(),
@@ -195,6 +190,21 @@ def promote(inputs: Sequence[Tensor], caller: str) -> list[Tensor]:
         )
         for t in inputs
     ]
+
+
+def _warn_if_float32(inputs: Sequence[Tensor], caller: str) -> None:
+    if any(t.dtype == np.float32 for t in inputs):
+        warnings.warn(
+            f"{caller}: float32 inputs are promoted to float64 for the check, since "
+            "central differences in float32 are too noisy to judge a gradient",
+            stacklevel=3,
+        )
+
+
+def require_mode(mode: str, modes: Sequence[str], caller: str) -> None:
+    """Refuse a mode the caller does not have, rather than quietly running another one."""
+    if mode not in modes:
+        raise ValueError(f"{caller}: mode must be one of {tuple(modes)}, got {mode!r}")
 
 
 def _outputs(fn: Callable, inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
@@ -252,17 +262,26 @@ class Checker:
         with no_grad():
             return [out.data.astype(np.float64) for out in _outputs(self.fn, self.inputs)]
 
+    def recorded(self) -> tuple[Tensor, ...]:
+        """fn's outputs with their graph (recorded even inside the caller's no_grad())."""
+        with enable_grad():
+            return _outputs(self.fn, self.inputs)
+
     def run(self, mode: str) -> list[GradcheckReport]:
+        outputs = self.recorded()
+        # A second-order check may meet a gradient that is constant (no path) by right.
+        if self.order == 1 and not _reaches_an_input(outputs, self.inputs):
+            raise ValueError(_no_path_message(self.function))
         if mode == "full":
-            return self.full()
-        suspects = self.fast_suspects()
+            return self.full(outputs)
+        suspects = self.fast_suspects(outputs)
         large = [(i, o) for i, o in suspects if self.inputs[i].size > BISECT_ABOVE]
         small = [pair for pair in suspects if pair not in large]
-        reports = self.full(small) if small else []
-        return reports + [r for i, o in large if (r := self.bisect(i, o)) is not None]
+        reports = self.full(outputs, small) if small else []
+        return reports + [r for i, o in large if (r := self.bisect(outputs, i, o)) is not None]
 
     # ----- fast mode: two projections per input/output pair --------------------------------
-    def fast_suspects(self) -> list[tuple[int, int]]:
+    def fast_suspects(self, outputs: tuple[Tensor, ...]) -> list[tuple[int, int]]:
         """(input, output) pairs where v . J u differs, for a random unit v and two
         directions u per input: a random one, and the analytic gradient's own direction.
 
@@ -272,7 +291,6 @@ class Checker:
         input.
         """
         rng = np.random.default_rng(self.seed)
-        outputs = _outputs(self.fn, self.inputs)
         v = [_unit(rng, out.shape) for out in outputs]
         vjps = self._vector_jacobian_products(outputs, v)
         suspects = set()
@@ -320,11 +338,11 @@ class Checker:
         finally:
             tensor.data = original
 
-    def bisect(self, i: int, o: int) -> GradcheckReport | None:
+    def bisect(self, outputs: tuple[Tensor, ...], i: int, o: int) -> GradcheckReport | None:
         """Narrow a mismatch of v . J u down to one element of input i by halving the set
         of elements u moves, then compare that element on its own."""
         rng = np.random.default_rng(self.seed + 3)
-        tensor, out = self.inputs[i], _outputs(self.fn, self.inputs)[o]
+        tensor, out = self.inputs[i], outputs[o]
         v = _unit(rng, out.shape)
         analytic = self.analytic_rows(out, i, v)
         scale = np.maximum(1.0, np.abs(tensor.data))
@@ -361,9 +379,10 @@ class Checker:
         return error / (self.atol + self.rtol * abs(numeric)) if np.isfinite(error) else np.inf
 
     # ----- full mode: every element --------------------------------------------------------
-    def full(self, pairs: list[tuple[int, int]] | None = None) -> list[GradcheckReport]:
+    def full(
+        self, outputs: tuple[Tensor, ...], pairs: list[tuple[int, int]] | None = None
+    ) -> list[GradcheckReport]:
         """Compare element by element (all pairs, or only `pairs`)."""
-        outputs = _outputs(self.fn, self.inputs)
         if pairs is None:
             pairs = [(i, o) for i in self.wanted for o in range(len(outputs))]
         rng = np.random.default_rng(self.seed + 1)
@@ -475,6 +494,34 @@ class Checker:
         return 1e-12 * max(1.0, float(np.sum(np.abs(seed * self.values()[o]))))
 
 
+def _reaches_an_input(outputs: Sequence[Tensor], inputs: Sequence[Tensor]) -> bool:
+    """Whether some output was computed, through recorded ops, from an input being checked.
+
+    The graph answers this, not the numbers: an op applied to an input links the two even
+    where the gradient is zero, so a genuinely zero gradient is still checked.
+    """
+    wanted = {id(t) for t in inputs if t.requires_grad}
+    for out in outputs:
+        if id(out) in wanted:
+            return True
+        if out.op is not None and any(
+            id(parent) in wanted for node in topological_order(out) for parent in node.op.inputs
+        ):
+            return True
+    return False
+
+
+def _no_path_message(function: str) -> str:
+    return (
+        f"gradcheck: no output of {function} depends on the inputs it was given. gradcheck "
+        "calls fn with float64 copies of the inputs, so fn must compute from its arguments "
+        "with minigrad ops, e.g. lambda W1, b1: loss(x, W1, b1), not from tensors it closes "
+        "over, as lambda *ps: net.loss(x, t) does. (Judged from the recorded graph: with no "
+        "path from an input to an output, both gradients would be zero and any backward "
+        "would pass.)"
+    )
+
+
 def _unravel(index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(k) for k in np.unravel_index(index, shape)) if shape else ()
 
@@ -572,8 +619,7 @@ def gradcheck(
     Returns True on success, raises `GradcheckError` on a mismatch; with
     raise_exception=False returns a `GradcheckResult` instead (true when it passed).
     """
-    if mode not in MODES:
-        raise ValueError(f"gradcheck: mode must be one of {MODES}, got {mode!r}")
+    require_mode(mode, MODES, "gradcheck")
     if order not in (1, 2):
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
     original = _as_tensors(inputs)
@@ -583,9 +629,10 @@ def gradcheck(
             "nothing to check; create the inputs with Tensor(..., requires_grad=True)"
         )
     dtype = next((t.dtype for t in original if t.dtype.kind == "f"), np.dtype(np.float64))
+    _warn_if_float32(original, "gradcheck")
     result = run_check(
         fn,
-        promote(original, "gradcheck"),
+        float64_leaves(original),
         eps=DEFAULT_EPS.get(dtype, 1e-6) if eps is None else eps,
         atol=DEFAULT_ATOL.get(dtype, 1e-5) if atol is None else atol,
         rtol=DEFAULT_RTOL.get(dtype, 1e-3) if rtol is None else rtol,
@@ -603,21 +650,30 @@ def gradcheck(
 def numerical_gradient(f: Callable[[Any], Any], x: Any, eps: float | None = None) -> np.ndarray:
     """The seeds' central difference: d f / d x for scalar f, element by element.
 
-    `x` (an array or a Tensor) is perturbed in place and restored, so `f` may ignore its
-    argument, as the book's `lambda W: net.loss(x, t)` does. eps defaults to 1e-4 for
-    float32 data (the book's h) and 1e-6 for float64.
+    `x` (a floating array or Tensor) is perturbed in place and restored, even when `f`
+    raises, so `f` may ignore its argument, as the book's `lambda W: net.loss(x, t)` does.
+    eps defaults to 1e-4 for float32 data (the book's h) and 1e-6 for float64.
     """
     array = x.data if isinstance(x, Tensor) else x
+    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+        what = f"{array.dtype} data" if isinstance(array, np.ndarray) else f"a {type(x).__name__}"
+        raise TypeError(
+            f"numerical_gradient: x is {what}, but it is moved in place by a small eps, so it "
+            "must be a floating array or Tensor (integers truncate the step): pass "
+            "np.array([3.0, 4.0]), not np.array([3, 4])"
+        )
     eps = (1e-4 if array.dtype == np.float32 else 1e-6) if eps is None else eps
     grad = np.zeros(array.shape, dtype=np.float64)
     with no_grad():
         for element in np.ndindex(array.shape):
             original = array[element]
-            array[element] = original + eps
-            plus = float(_scalar(f(x)))
-            array[element] = original - eps
-            minus = float(_scalar(f(x)))
-            array[element] = original
+            try:
+                array[element] = original + eps
+                plus = float(_scalar(f(x)))
+                array[element] = original - eps
+                minus = float(_scalar(f(x)))
+            finally:
+                array[element] = original
             grad[element] = (plus - minus) / (2 * eps)
     return grad
 
@@ -642,7 +698,8 @@ def jacobian(fn: Callable[..., Tensor], x: Tensor) -> np.ndarray:
 
 def numerical_jacobian(fn: Callable[..., Tensor], x: Tensor, eps: float = 1e-6) -> np.ndarray:
     """Central-difference Jacobian of fn at x (in float64), shaped fn(x).shape + x.shape."""
-    leaf = promote([Tensor(x.data, requires_grad=True, name=x.name)], "numerical_jacobian")[0]
+    _warn_if_float32([x], "numerical_jacobian")
+    (leaf,) = float64_leaves([Tensor(x.data, requires_grad=True, name=x.name)])
     check = Checker(fn, [leaf], function_name(fn), eps, 0.0, 0.0)
     rows = check.numeric_rows(0, {0: None})[0]
     out_shape = check.values()[0].shape

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minigrad.functional as F
-from minigrad import GradcheckError, Tensor, gradcheck
+from minigrad import GradcheckError, Tensor, gradcheck, no_grad
 from minigrad.gradcheck import (
     GradcheckResult,
     jacobian,
@@ -243,6 +243,25 @@ def test_clear_errors_for_nothing_to_check_and_bad_options():
         gradcheck(lambda x: float(x.data.sum()), [vector(1.0)])
 
 
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_a_function_that_ignores_the_tensors_it_is_handed_is_refused(mode):
+    x = vector(0.5, -1.0, 3.0)
+    # closes over x instead of using the float64 copy: both gradients would be zero
+    with pytest.raises(ValueError, match="no output of .* depends on the inputs it was given"):
+        gradcheck(lambda copy: CubeMissingFactor.apply(x), [x], mode=mode)
+
+
+def test_a_gradient_that_is_zero_through_a_real_path_is_still_checked():
+    x = vector(-0.5, -1.0, -3.0)
+    assert gradcheck(lambda x: x.relu(), [x]) is True  # zero, but relu was applied to x
+    assert gradcheck(lambda x: (x * 3.0).sum(), [x], order=2) is True  # a constant gradient
+
+
+def test_the_callers_no_grad_does_not_hide_the_graph():
+    with no_grad():
+        assert gradcheck(lambda x: Cube.apply(x), [vector(0.5, -1.0)]) is True
+
+
 def test_jacobian_helpers_agree():
     x = Tensor(np.array([[0.5, -1.0], [2.0, 0.1]]), requires_grad=True)
 
@@ -262,3 +281,20 @@ def test_numerical_gradient_perturbs_in_place_and_restores():
     grad = numerical_gradient(lambda _: float(np.sum(w**2)), w)  # f ignores its argument
     np.testing.assert_allclose(grad, 2 * w, rtol=1e-6)
     np.testing.assert_array_equal(w, [1.0, -2.0, 0.5])
+
+
+def test_numerical_gradient_restores_x_when_f_raises():
+    w = np.array([1.0, -2.0])
+
+    def fails(w):
+        raise RuntimeError("the loss broke")
+
+    with pytest.raises(RuntimeError):
+        numerical_gradient(fails, w)
+    np.testing.assert_array_equal(w, [1.0, -2.0])
+
+
+@pytest.mark.parametrize("x", [np.array([3, 4]), Tensor(np.array([3, 4])), [3.0, 4.0]])
+def test_numerical_gradient_refuses_data_that_cannot_move_by_eps(x):
+    with pytest.raises(TypeError, match=r"pass np.array\(\[3.0, 4.0\]\), not np.array"):
+        numerical_gradient(lambda x: x[0] ** 2 + x[1] ** 2, x)

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import minigrad.functional as F
-from minigrad import Tensor, grad, gradcheck
+from minigrad import GradcheckError, Tensor, grad, gradcheck
 from minigrad.gradcheck import numerical_gradient
+from minigrad.ops import Sigmoid
 
 
 def function_2(x):
@@ -54,8 +55,14 @@ def test_the_learning_rate_examples_of_the_book():
     np.testing.assert_allclose(too_small, [-3.0, 4.0], atol=1e-6)
 
 
+def two_layer_loss(x, t, W1, b1, W2, b2):
+    """The book's TwoLayerNet loss: affine, sigmoid, affine, softmax, cross_entropy_error."""
+    hidden = F.linear(x, W1, b1).sigmoid()
+    return F.cross_entropy_error(F.linear(hidden, W2, b2).softmax(axis=1), t)
+
+
 class TwoLayerNet:
-    """The book's TwoLayerNet: affine, sigmoid, affine, softmax, cross_entropy_error."""
+    """The book's TwoLayerNet, its loss written out in two_layer_loss."""
 
     def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, seed=0):
         rng = np.random.default_rng(seed)
@@ -74,13 +81,8 @@ class TwoLayerNet:
             for name, shape in shapes.items()
         }
 
-    def predict(self, x):
-        p = self.params
-        hidden = F.linear(x, p["W1"], p["b1"]).sigmoid()
-        return F.linear(hidden, p["W2"], p["b2"]).softmax(axis=1)
-
     def loss(self, x, t):
-        return F.cross_entropy_error(self.predict(x), t)
+        return two_layer_loss(x, t, **self.params)
 
     def numerical_gradient(self, x, t):
         return {
@@ -95,13 +97,17 @@ class TwoLayerNet:
         return {name: param.grad.data for name, param in self.params.items()}
 
 
-def test_two_layer_net_autograd_matches_numerical_gradients_per_parameter():
+def book_batch(input_size=784):
+    """Three images and one-hot labels, as the book's gradient_check uses."""
     rng = np.random.default_rng(1)
+    return rng.random((3, input_size)), np.eye(10)[[7, 2, 1]]
+
+
+def test_two_layer_net_autograd_matches_numerical_gradients_per_parameter():
     # The book checks TwoLayerNet(784, 50, 10) on 3 images; 10 hidden units keep the
     # 2 * 7,850 numerical evaluations of W1 quick.
     net = TwoLayerNet(input_size=784, hidden_size=10, output_size=10)
-    x = rng.random((3, 784))
-    t = np.eye(10)[[7, 2, 1]]  # one-hot, as the book's gradient_check uses
+    x, t = book_batch()
     numeric = net.numerical_gradient(x, t)
     backprop = net.gradient(x, t)
     for name in ("W1", "b1", "W2", "b2"):
@@ -110,5 +116,37 @@ def test_two_layer_net_autograd_matches_numerical_gradients_per_parameter():
         np.testing.assert_allclose(backprop[name], numeric[name], rtol=1e-4, atol=1e-9)
     assert not np.allclose(backprop["W1"], 0)  # the check compared real gradients
 
-    params = list(net.params.values())
-    assert gradcheck(lambda *ps: net.loss(x, t), params, mode="fast") is True
+
+def loss_of_the_params(x, t):
+    """What gradcheck needs: the loss as a function of the parameters it is handed."""
+    return lambda W1, b1, W2, b2: two_layer_loss(x, t, W1, b1, W2, b2)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_gradcheck_of_the_two_layer_net(mode):
+    net = TwoLayerNet(input_size=784, hidden_size=10, output_size=10)
+    x, t = book_batch()
+    assert gradcheck(loss_of_the_params(x, t), list(net.params.values()), mode=mode) is True
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_gradcheck_catches_a_wrong_backward_in_the_two_layer_net(mode, monkeypatch):
+    original = Sigmoid.backward
+    monkeypatch.setattr(
+        Sigmoid, "backward", lambda self, grad, out: [g * 1.5 for g in original(self, grad, out)]
+    )
+    net = TwoLayerNet(input_size=784, hidden_size=10, output_size=10)
+    x, t = book_batch()
+    with pytest.raises(GradcheckError) as caught:
+        gradcheck(loss_of_the_params(x, t), list(net.params.values()), mode=mode)
+    # sigmoid sits between the layers: only the first layer's gradients go through it
+    assert {report.input_name for report in caught.value.result.failures} == {"W1", "b1"}
+
+
+def test_gradcheck_refuses_a_loss_that_ignores_the_tensors_it_is_handed():
+    """The book's closure `lambda W: net.loss(x, t)` computes from net.params, not from
+    gradcheck's float64 copies: both gradients would be zero and any backward would pass."""
+    net = TwoLayerNet(input_size=784, hidden_size=10, output_size=10)
+    x, t = book_batch()
+    with pytest.raises(ValueError, match="no output of .* depends on the inputs it was given"):
+        gradcheck(lambda *ps: net.loss(x, t), list(net.params.values()), mode="fast")
