@@ -12,8 +12,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minigrad.gradcheck import DEFAULT_ATOL, DEFAULT_EPS, DEFAULT_RTOL, GradcheckReport, run_check
-from minigrad.gradcheck import step_sizes as _step_sizes
+from minigrad.gradcheck import (
+    DEFAULT_ATOL,
+    DEFAULT_EPS,
+    DEFAULT_RTOL,
+    MODES,
+    GradcheckReport,
+    float64_leaves,
+    require_mode,
+    run_check,
+    step_sizes,
+)
 from minigrad.ops import Op
 from minigrad.tensor import Tensor, topological_order
 
@@ -21,6 +30,7 @@ from minigrad.tensor import Tensor, topological_order
 # fast mode (a random projection, then element by element only if that fails).
 FULL_CHECK_LIMIT = 2048
 KINK_STEPS = 10  # elements within this many finite-difference steps of a kink are left out
+NODE_MODES = ("auto", *MODES)
 
 
 @dataclass(eq=False)
@@ -60,24 +70,13 @@ def _describe(op: Op, position: int) -> str:
     return f"{op.name} (node {position}{scope})"
 
 
-def _copies(op: Op) -> list[Tensor]:
-    return [
-        Tensor(
-            x.data.astype(np.float64) if x.dtype.kind == "f" else x.data.copy(),
-            requires_grad=x.requires_grad,
-            name=x.name,
-        )
-        for x in op.inputs
-    ]
-
-
 def _unjudgeable(op: Op, inputs: list[Tensor], eps: float) -> dict[int, np.ndarray]:
     """Masks of input elements on a kink of the op, or tied with another (max, min)."""
     masks = {}
     for i, tensor in enumerate(inputs):
         if not tensor.requires_grad:
             continue
-        margin = KINK_STEPS * _step_sizes(tensor.data, eps)
+        margin = KINK_STEPS * step_sizes(tensor.data, eps)
         mask = np.zeros(tensor.shape, dtype=bool)
         for kink in op.kinks():
             mask |= np.abs(tensor.data - kink) <= margin
@@ -107,12 +106,13 @@ def check_node(
     rtol: float | None = None,
     mode: str = "auto",
 ) -> NodeCheck:
-    """Re-run the op that produced `tensor` on float64 copies of its inputs and compare
-    its backward with central differences of that op alone."""
+    """Re-run the op that produced `tensor` on float64 copies of its inputs, with the
+    arguments it was applied with, and compare its backward with central differences of
+    that op alone."""
+    require_mode(mode, NODE_MODES, "check_node")
     op = tensor.op
     kind = type(op)  # a patched (mutated) class is what must be re-run
-    params = {key: getattr(op, key) for key in kind.params}
-    inputs = _copies(op)
+    inputs = float64_leaves(op.inputs)
     eps = DEFAULT_EPS[np.dtype(np.float64)] if eps is None else eps
     ignore = _unjudgeable(op, inputs, eps)
     if mode == "auto":
@@ -120,7 +120,7 @@ def check_node(
         mode = "full" if max(sizes, tensor.size) <= FULL_CHECK_LIMIT else "fast"
 
     def rerun(*xs: Tensor) -> Tensor:
-        return kind.apply(*xs, **params)
+        return kind.apply(*xs, **op.arguments)
 
     ignored = int(sum(mask.sum() for mask in ignore.values()))
     try:
@@ -155,6 +155,7 @@ def check_nodes(
     small nodes element by element and large ones (more than FULL_CHECK_LIMIT elements)
     by random projection first; "full" or "fast" force one.
     """
+    require_mode(mode, NODE_MODES, "check_nodes")
     if output.op is None:
         return []
     return [
@@ -172,5 +173,6 @@ def locate_gradient_errors(
     mode: str = "auto",
 ) -> list[NodeCheck]:
     """The nodes of `output`'s graph whose backward disagrees with central differences."""
+    require_mode(mode, NODE_MODES, "locate_gradient_errors")
     checks = check_nodes(output, eps=eps, atol=atol, rtol=rtol, mode=mode)
     return [check for check in checks if not check.passed]

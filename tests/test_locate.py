@@ -9,7 +9,7 @@ import minigrad.functional as F
 from minigrad import Tensor
 from minigrad.gradcheck import NodeCheck, check_nodes, locate_gradient_errors
 from minigrad.locate import locate_gradient_errors as locate_from_module
-from minigrad.ops import Linear, Mul, Relu
+from minigrad.ops import Linear, Mul, Op, Relu
 from minigrad.tensor import topological_order
 
 
@@ -120,3 +120,35 @@ def test_a_large_node_is_checked_fast_and_still_located(monkeypatch):
     assert by_input[0].bisected and by_input[0].output_projected
     assert not by_input[1].bisected
     assert by_input[0].analytic == pytest.approx(1.5 * by_input[0].numeric, rel=1e-5)
+
+
+class Scale(Op, register=False):
+    """A user's op that takes a keyword argument without declaring it in `params`."""
+
+    name = "scale"
+
+    def forward(self, a):
+        return a * self.factor
+
+    def backward(self, grad, out):
+        return (grad * self.factor,)
+
+
+def test_a_node_is_rerun_with_the_arguments_it_was_applied_with():
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    (check,) = check_nodes(Scale.apply(x, factor=3.0))
+    assert check.passed and check.error is None
+
+    class ScaleForgetsFactor(Scale, register=False):
+        def backward(self, grad, out):
+            return (grad,)
+
+    (check,) = locate_gradient_errors(ScaleForgetsFactor.apply(x, factor=3.0))
+    assert check.report.analytic == pytest.approx(1.0)
+    assert check.report.numeric == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("locate", [check_nodes, locate_gradient_errors])
+def test_an_unknown_mode_is_refused_not_run_as_another(locate):
+    with pytest.raises(ValueError, match=r"mode must be one of \('auto', 'full', 'fast'\)"):
+        locate(small_net(), mode="quick")
