@@ -24,6 +24,7 @@ from minigrad import ops as minigrad_ops
 from minigrad.testing import op_cases, tensors
 from minigrad.viz import STYLES, GraphvizNotFoundError, draw, to_dot, trace_backward
 from minigrad.viz.__main__ import main as viz_main
+from minigrad.viz.graph import POSITION_COLOR
 
 # `minigrad.gradcheck` is also the name of the function the package exports.
 gradcheck_module = importlib.import_module("minigrad.gradcheck")
@@ -224,16 +225,62 @@ def test_every_registered_op_draws_as_one_labelled_node(name, data):
     distinct_inputs = len({id(t) for t in case.inputs})
     assert len(picture.nodes) == distinct_inputs + 2
     assert len(picture.edges) == len(case.inputs) + 1
+    positions = [position for _, position in position_labels(picture, op_key)]
+    assert positions == ([] if len(case.inputs) == 1 else list(range(len(case.inputs))))
 
 
 def test_labels_show_shape_dtype_and_op_arguments():
     x = Tensor(np.ones((2, 3), np.float32), requires_grad=True, name="x")
-    picture = read(to_dot(x.sum(axis=1, keepdims=True), x**2, x.clip(high=0.5)))
+    picture = read(to_dot(x.sum(axis=1, keepdims=True), x.transpose(), x.clip(high=0.5)))
     assert picture.text(picture.named("x")) == "x (2, 3) float32"
     texts = [picture.text(key) for key in picture.ops()]
     assert "sum axis=1, keepdims=True" in texts
-    assert "pow exponent=2" in texts
+    assert "transpose axes=(1, 0)" in texts
     assert "clip high=0.5" in texts  # the unset bound is left out
+
+
+def edge_label(attrs):
+    """(the input position drawn on an edge, or None; the rest of its label as plain text)."""
+    label = attrs.get("label", "")
+    found = re.search(rf'<FONT [^>]*COLOR="{POSITION_COLOR}">(\d+)</FONT>', label)
+    if found is None:
+        return None, plain(label)
+    return int(found[1]), plain(label[: found.start()] + label[found.end() :])
+
+
+def position_labels(picture, op_key):
+    """(tail, input position) of the edges into one op, as their small grey labels say."""
+    found = [(t, edge_label(attrs)[0]) for t, h, attrs in picture.edges if h == op_key]
+    return sorted([pair for pair in found if pair[1] is not None], key=lambda pair: pair[1])
+
+
+def test_edges_into_an_op_with_several_inputs_say_which_input_they_are():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = Tensor([3.0, 4.0], requires_grad=True, name="y")
+    picture = read(to_dot(y - x))
+    (sub,) = picture.ops()
+    assert position_labels(picture, sub) == [(picture.named("y"), 0), (picture.named("x"), 1)]
+    assert "0, 1: which input" in plain(picture.graph["label"])
+    unary = read(to_dot(x.tanh()))
+    assert [edge_label(attrs) for _, _, attrs in unary.edges] == [(None, "")] * 2
+    assert "which input" not in plain(unary.graph["label"])
+
+
+def test_a_tensor_used_twice_enters_at_both_positions():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    picture = read(to_dot(x @ x))
+    (matmul,) = picture.ops()
+    x_key = picture.named("x")
+    assert position_labels(picture, matmul) == [(x_key, 0), (x_key, 1)]
+
+
+def test_a_constant_input_is_its_own_node_and_not_part_of_the_op_label():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    picture = read(to_dot(x**2))
+    (power,) = picture.ops()
+    assert picture.text(power) == "pow"  # the exponent is shown once: as the constant's box
+    (constant,) = picture.find("constant 2")
+    assert position_labels(picture, power) == [(picture.named("x"), 0), (constant, 1)]
 
 
 def test_scalar_constants_are_drawn_as_constants_with_their_value():
@@ -365,16 +412,28 @@ def test_collapse_draws_each_innermost_module_as_one_box():
     expanded, collapsed = read(to_dot(loss)), read(to_dot(loss, collapse=True))
     boxes = [key for key in collapsed.nodes if collapsed.kind(key) == "module"]
     assert sorted(collapsed.text(key).split(" ")[0] for key in boxes) == ["fc1", "fc2"]
-    fc1 = next(key for key in boxes if collapsed.text(key).startswith("fc1"))
+    fc1, fc2 = sorted(boxes, key=collapsed.text)
     assert "linear" in collapsed.text(fc1)
     assert "fc1.weight (6, 5) grad norm" in collapsed.text(fc1)
     # Each layer's op, its output and two parameters become one box.
     assert len(collapsed.nodes) == len(expanded.nodes) - 2 * 3
     assert not [key for key in collapsed.nodes if collapsed.text(key).startswith("fc1.weight")]
     assert not collapsed.clusters
-    leaving = [attrs.get("label", "").strip() for tail, _, attrs in collapsed.edges if tail == fc1]
-    assert leaving == ["(4, 5)"]  # the shape of what leaves the box
+    leaving = [edge_label(attrs) for tail, _, attrs in collapsed.edges if tail == fc1]
+    assert leaving == [(None, "(4, 5)")]  # the shape of what leaves the box, into relu
+    (into_loss,) = [attrs for tail, _, attrs in collapsed.edges if tail == fc2]
+    assert edge_label(into_loss) == (0, "(4, 3)")  # logits: input 0 of the cross-entropy
     assert len(collapsed.edges) == 7  # images->fc1->relu->h->fc2->ce<-labels, ce->loss
+
+
+def test_collapse_keeps_each_input_position_into_an_op_outside_the_box():
+    x = Tensor(np.ones((2, 2)), requires_grad=True, name="x")
+    with module_scope("encoder"):
+        h = x.tanh()
+    picture = read(to_dot(h @ h, collapse=True))
+    (box,) = [key for key in picture.nodes if picture.kind(key) == "module"]
+    (matmul,) = picture.ops()
+    assert position_labels(picture, matmul) == [(box, 0), (box, 1)]
 
 
 def test_collapse_keeps_outer_modules_as_clusters_and_outputs_visible():
@@ -480,6 +539,28 @@ def test_the_graph_of_a_second_derivative_can_be_drawn():
     assert picture.find("tanh")  # the forward op is part of the gradient's graph
 
 
+def test_several_outputs_share_their_common_graph_and_a_leaf_can_be_drawn():
+    o, (x1, x2, w1, w2, b) = neuron()
+    picture = read(to_dot(o, o.op.inputs[0] * 2.0, w1))
+    tensors_count, ops_count, edges = count_graph(o)
+    assert len(picture.nodes) == tensors_count + ops_count + 3  # the constant, mul, its output
+    assert len(picture.edges) == edges + 3
+    assert picture.kind(picture.named("w1")) == "output"  # a leaf passed in is an output
+    alone = read(to_dot(w1))
+    assert [alone.text(key) for key in alone.nodes] == ["w1 scalar float32"]
+    assert not alone.edges
+
+
+def test_an_op_output_whose_requires_grad_was_switched_off_draws_with_its_inputs():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    w = Tensor([3.0, 4.0], requires_grad=True, name="w")
+    h = x.tanh()
+    h.requires_grad = False  # backward stops at h; the picture still shows where h came from
+    picture = read(to_dot(h * w))
+    assert sorted(picture.text(key) for key in picture.ops()) == ["mul", "tanh"]
+    assert len(picture.edges) == 5
+
+
 def test_a_chain_of_5000_ops_draws_without_recursion():
     x = Tensor(0.1, requires_grad=True, name="x")
     y = x
@@ -578,12 +659,14 @@ def test_a_traced_picture_numbers_the_edges_in_backward_order():
     o, _ = neuron()
     trace = trace_backward(o)
     picture = read(to_dot(o, trace=trace))
-    numbered = [attrs["label"].strip() for _, _, attrs in picture.edges if "label" in attrs]
-    numbers = sorted(int(label.split(":")[0]) for label in numbered)
+    numbered = [edge_label(attrs)[1] for _, _, attrs in picture.edges]
+    numbers = sorted(int(label.split(":")[0]) for label in numbered if label)
     assert numbers == [1, 2, 2, 3, 3, 4, 5]  # one per gradient sent; x1 and x2 get none
     (tanh,) = picture.find("tanh")
-    into_tanh = [attrs["label"].strip() for _, head, attrs in picture.edges if head == tanh]
-    assert into_tanh == [f"1: {1 - o.item() ** 2:.4g}"]
+    into_tanh = [edge_label(attrs) for _, head, attrs in picture.edges if head == tanh]
+    assert into_tanh == [(None, f"1: {1 - o.item() ** 2:.4g}")]
+    (w1_edge,) = [attrs for tail, _, attrs in picture.edges if tail == picture.named("w1")]
+    assert edge_label(w1_edge) == (1, "4: 1")  # x1 * w1: w1 is input 1, reached at step 4
     n_key = picture.named("n")
     assert picture.text(n_key).endswith("grad 0.5")  # the trace knows intermediate gradients
 

@@ -1,7 +1,8 @@
 """Draw a computation graph with Graphviz: tensors with names, shapes, values and gradients,
 ops with their arguments, modules as clusters, gradient-check results in red and green.
 
-The graph is walked with an explicit stack, so a chain of 10,000 ops draws without recursion.
+The graph is walked by the engine's own iterative walk, so a chain of 10,000 ops draws
+without recursion.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minigrad.ops import Op
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, topological_order
 from minigrad.viz import labels
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ LEGEND_TEXT = {
 }
 BADGE_COLOR = "#dc2626"
 TRACE_COLOR = "#b91c1c"
+POSITION_COLOR = "#6b7280"
 
 INSTALL_HELP = (
     "rendering needs Graphviz's `dot` program, which is not on PATH. Install it: "
@@ -114,32 +116,42 @@ class Node:
 
 @dataclass
 class Edge:
-    """Forward direction, tail -> head; `tensor` is the value flowing along it."""
+    """Forward direction, tail -> head; `tensor` is the value flowing along it.
+
+    Into an op, `position` is which input it is (as in the trace and the check reports);
+    it is drawn when the op has more than one input, so `a - b` can be told from `b - a`.
+    """
 
     tail: str
     head: str
     tensor: Tensor
     position: int | None = None
+    shows_position: bool = False
     steps: list[str] = field(default_factory=list)
 
 
 # ----- walking the graph -----------------------------------------------------------------
 def collect(outputs: Iterable[Tensor]) -> list[Tensor]:
-    """Every tensor the outputs depend on, leaves included, each after its inputs."""
+    """Every tensor the outputs depend on, each after its inputs.
+
+    The engine's `topological_order` gives the op outputs backward runs through; a picture
+    also needs what that walk skips (leaves, constants), each just before its first user.
+    """
     order: list[Tensor] = []
     seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(list(outputs))]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
+
+    def add(tensor: Tensor) -> None:
         if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.op is not None:
-            stack.extend((p, False) for p in reversed(tensor.op.inputs) if id(p) not in seen)
+            return
+        for made in topological_order(tensor) if tensor.op is not None else [tensor]:
+            for parent in made.op.inputs if made.op is not None else ():
+                add(parent)  # new only where backward stops: a leaf, or requires_grad off
+            if id(made) not in seen:
+                seen.add(id(made))
+                order.append(made)
+
+    for output in outputs:
+        add(output)
     return order
 
 
@@ -327,8 +339,9 @@ def build(
         nodes.append(node)
         if tensor.op is not None:
             nodes.append(op_node(f"o{i}", tensor.op, checks_by_op.get(id(tensor.op))))
+            several = len(tensor.op.inputs) > 1
             edges.extend(
-                Edge(keys[id(parent)], f"o{i}", parent, position)
+                Edge(keys[id(parent)], f"o{i}", parent, position, shows_position=several)
                 for position, parent in enumerate(tensor.op.inputs)
             )
             edges.append(Edge(f"o{i}", f"t{i}", tensor))
@@ -380,14 +393,18 @@ def collapse_modules(
         if node.scope in boxes:  # an output made inside the module: drawn next to its box
             node.scope = node.scope[:-1]
     kept += [module_node(key, scope, members[scope], show_grads) for scope, key in boxes.items()]
-    merged: dict[tuple[str, str], Edge] = {}
+    merged: dict[tuple[str, str, int | None], Edge] = {}
     for edge in edges:
         tail, head = owner.get(edge.tail, edge.tail), owner.get(edge.head, edge.head)
         if tail == head:
             continue
-        if (tail, head) not in merged:
-            merged[(tail, head)] = Edge(tail, head, edge.tensor)
-        merged[(tail, head)].steps.extend(edge.steps)
+        into_op = head == edge.head  # an op left outside the boxes: which input still matters
+        position = edge.position if into_op else None
+        key = (tail, head, position)
+        if key not in merged:
+            shows_position = edge.shows_position and into_op
+            merged[key] = Edge(tail, head, edge.tensor, position, shows_position)
+        merged[key].steps.extend(edge.steps)
     return kept, list(merged.values())
 
 
@@ -428,27 +445,30 @@ def node_looks(node: Node) -> tuple[dict[str, str], list[str]]:
 
 
 def edge_looks(edge: Edge, from_box: bool) -> dict[str, str]:
-    """Backward step numbers, if traced; the shape of what leaves a collapsed module."""
-    texts = list(edge.steps)
+    """A small grey input position; the shape of what leaves a collapsed module; the backward
+    step numbers in red, if traced. Mid-edge, so each sits by its own edge."""
+    parts = []
+    if edge.shows_position:
+        parts.append(f'<FONT POINT-SIZE="8" COLOR="{POSITION_COLOR}">{edge.position}</FONT>')
     if from_box:
-        texts.insert(0, labels.shape_text(edge.tensor))
-    if not texts:
-        return {}
-    attrs = {"label": " " + ", ".join(texts) + " "}
+        parts.append(labels.escape(labels.shape_text(edge.tensor)))
     if edge.steps:
-        attrs["fontcolor"] = TRACE_COLOR
-    return attrs
+        steps = labels.escape(", ".join(edge.steps))
+        parts.append(f'<FONT COLOR="{TRACE_COLOR}">{steps}</FONT>')
+    return {"label": f"< {' '.join(parts)} >"} if parts else {}
 
 
-def legend(used: set[str], traced: bool) -> str:
-    """One row of swatches, for the kinds of node this picture actually has."""
+def legend(used: set[str], edges: list[Edge]) -> str:
+    """One row of swatches, for the kinds of node and edge label this picture actually has."""
     cells = []
     for kind, text in LEGEND_TEXT.items():
         if kind in used:
             style = STYLES[kind]
             fill = style.get("fillcolor", "#ffffff")
             cells.append(f'<TD BGCOLOR="{fill}" COLOR="{style["color"]}">{text}</TD>')
-    if traced:
+    if any(edge.shows_position for edge in edges):
+        cells.append(f'<TD><FONT COLOR="{POSITION_COLOR}">0, 1: which input</FONT></TD>')
+    if any(edge.steps for edge in edges):
         cells.append(f'<TD><FONT COLOR="{TRACE_COLOR}">n: backward step n</FONT></TD>')
     return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3"><TR>{"".join(cells)}</TR></TABLE>>'
 
@@ -493,7 +513,7 @@ def digraph(
     for edge in edges:
         root.edge(edge.tail, edge.head, **edge_looks(edge, edge.tail in boxes))
     if show_legend:
-        root.attr(label=legend(used, any(edge.steps for edge in edges)))
+        root.attr(label=legend(used, edges))
     return root
 
 

@@ -99,13 +99,9 @@ def shorten(text: str, limit: int) -> str:
 
 
 def op_arguments(op: Op) -> str:
-    """`axis=1, keepdims=True`; unset (None) and False arguments are left out.
-
-    A scalar constant exponent of `pow` is shown too, as `exponent=2`.
-    """
+    """`axis=1, keepdims=True`, from what the op declares in `describe_params()`; unset (None)
+    and False arguments are left out. Tensor inputs, constants too, are nodes of their own."""
     shown = {k: v for k, v in op.describe_params().items() if v is not None and v is not False}
-    if op.name == "pow" and is_constant(op.inputs[1]) and op.inputs[1].size == 1:
-        shown["exponent"] = op.inputs[1].data.reshape(()).item()
     return ", ".join(f"{key}={param_text(value)}" for key, value in shown.items())
 
 
