@@ -3,8 +3,6 @@
 The tests enumerate `minigrad.OPS`, so an op is covered the moment it is defined.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -54,14 +52,18 @@ def test_property_test_catches_a_wrong_backward(name, data):
     """The same check fails when the op's backward is scaled by 1.5: the test can fail."""
     case = data.draw(op_cases(OPS[name]), label="case")
     mutant = scaled_backward(OPS[name], 1.5)
-    analytic_is_zero = all(np.allclose(g.data, 0) for g in _grads(case) if g is not None)
-    assume(not analytic_is_zero)  # scaling zero changes nothing: such a draw cannot show the bug
+    # Scaling a gradient too small for gradcheck's tolerance (1e-5) changes nothing it can see.
+    assume(largest_backward(case) > 1e-3)
     with pytest.raises(GradcheckError):
         gradcheck(lambda *xs: mutant.apply(*xs, **case.params), case.inputs)
 
 
-def _grads(case):
-    with warnings.catch_warnings():
-        out = case.run()
-        out.backward(np.ones(out.shape))
-    return [t.grad for t in case.inputs if t.requires_grad]
+def largest_backward(case):
+    """The largest gradient entry the op sends back for a random upstream gradient.
+
+    Random, not ones: the gradient of softmax(x).sum() is zero for every x, although
+    softmax's Jacobian is not.
+    """
+    out = case.run()
+    out.backward(np.random.default_rng(0).normal(size=out.shape))
+    return max(np.abs(t.grad.data).max(initial=0) for t in case.inputs if t.requires_grad)
