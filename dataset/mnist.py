@@ -13,7 +13,6 @@ import hashlib
 import http.client
 import logging
 import os
-import secrets
 import shutil
 import socket
 import struct
@@ -25,14 +24,14 @@ import time
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 from numpy.typing import DTypeLike
+
+from minigrad.files import atomic_write, read_npz
 
 log = logging.getLogger(__name__)
 
@@ -233,25 +232,10 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
 
-@contextmanager
-def _atomic_file(dest: Path) -> Iterator[BinaryIO]:
-    """Yield a hidden temporary file beside `dest`, renamed onto it only if the block ends
-    normally: an interrupted or failed write leaves nothing half-written behind."""
-    # Not mkstemp: its files are private (0600), and a shared data directory must stay
-    # readable under the user's umask.
-    partial = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.part")
-    try:
-        with partial.open("xb") as out:
-            yield out
-        os.replace(partial, dest)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _store(raw: bytes, dest: Path, spec: IdxFile, source: str) -> Path:
     """Verify fetched bytes first, then write them atomically: unverified bytes never land."""
     check_idx_bytes(raw, spec, source)
-    with _atomic_file(dest) as out:
+    with atomic_write(dest) as out:
         out.write(raw)
     return dest
 
@@ -485,12 +469,12 @@ def load_arrays(
 
 def _read_cache(cache: Path, files: Sequence[IdxFile]) -> dict[str, np.ndarray] | None:
     """The cached arrays if each still hashes to its pinned IDX checksum; a bad cache is
-    deleted. `allow_pickle=False`: loading the cache can never run code."""
+    deleted. It is read without pickle, so loading it can never run code."""
     if not cache.is_file():
         return None
     try:
-        with np.load(cache, allow_pickle=False) as stored:
-            arrays = {spec.key: stored[spec.key] for spec in files}
+        stored = read_npz(cache)
+        arrays = {spec.key: stored[spec.key] for spec in files}
         for spec in files:
             got = _idx_sha256(arrays[spec.key])
             if arrays[spec.key].dtype != np.uint8 or got != spec.sha256:
@@ -506,7 +490,7 @@ def _write_cache(cache: Path, arrays: dict[str, np.ndarray]) -> None:
     """Save the parsed arrays uncompressed, for fast reloads; a read-only data directory
     only costs speed."""
     try:
-        with _atomic_file(cache) as out:
+        with atomic_write(cache) as out:
             np.savez(out, **arrays)
     except OSError as error:
         log.warning("could not write cache %s: %s", cache, error)

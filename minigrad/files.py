@@ -1,0 +1,118 @@
+"""Files written whole or not at all, and `.npz` files read without pickle.
+
+Weights, the training command's run folder and the MNIST cache all go through these two
+helpers, so every file minigrad writes survives a crash and no file it reads can run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+__all__ = ["NpzError", "atomic_path", "atomic_write", "read_npz"]
+
+PICKLE_START = b"\x80"  # the PROTO opcode that begins every pickle of protocol 2 or later
+
+
+class NpzError(ValueError):
+    """A file that is not a readable, pickle-free `.npz`; the message names it and the fix."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside `path` to write to, renamed onto `path` if the block succeeds.
+
+    Readers see the old file or the whole new one, never a half-written one, even after a
+    crash: the data is flushed to disk (fsync) before the rename. A failure or Ctrl-C
+    leaves nothing behind. The temporary name keeps the suffix, because matplotlib and
+    graphviz choose the format from it, and is made like any new file (not mkstemp's
+    private 0600), so a shared folder stays readable under the user's umask.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}-{secrets.token_hex(6)}{path.suffix}")
+    try:
+        yield temporary
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file to write `path` through, replacing it only once complete (see
+    `atomic_path`): `with atomic_write(path) as out: np.savez(out, **arrays)`."""
+    with atomic_path(path) as temporary, open(temporary, "xb") as out:
+        yield out
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array in an `.npz` file, read with `allow_pickle=False`: a file cannot run code.
+
+    A missing file raises FileNotFoundError, as `open` does. Anything else that is not a
+    plain `.npz` of numeric arrays raises NpzError, naming the file, what is wrong with it
+    and what to do: a pickle or other non-`.npz` file, a bare `.npy`, a truncated or
+    corrupt archive, or an archive holding object arrays (which only pickle can load).
+    """
+    path = Path(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as error:  # neither a zip archive nor an .npy
+        raise _not_npz(path) from error
+    except (zipfile.BadZipFile, NotImplementedError) as error:  # a bad zip directory
+        raise _damaged(path, error) from error
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise NpzError(
+            f"{path} is an .npy file holding one unnamed array; an .npz of named arrays is "
+            "needed (write it with np.savez(path, name=array, ...))"
+        )
+    with loaded:
+        try:
+            return {name: loaded[name] for name in loaded.files}
+        except Exception as error:  # damaged bytes fail zipfile or numpy's parser in many ways
+            if not _intact(loaded.zip):
+                raise _damaged(path, error) from error
+            if isinstance(error, ValueError):  # intact bytes: an array that needs pickle
+                raise NpzError(
+                    f"{path} holds an array that cannot be read without pickle ({error}). "
+                    "Object arrays are refused, since loading them can run code; save numbers."
+                ) from error
+            raise
+
+
+def _not_npz(path: Path) -> NpzError:
+    with open(path, "rb") as file:
+        if file.read(1) == PICKLE_START:
+            return NpzError(
+                f"{path} is a pickle, not an .npz file. It was not unpickled, since that can run "
+                "code; turn pickled NumPy arrays into an .npz with `python -m "
+                f"models.convert_weights {path}`."
+            )
+    return NpzError(
+        f"{path} is not an .npz file (a zip archive of arrays, as np.savez writes); check "
+        "that this is the file you meant."
+    )
+
+
+def _intact(archive: zipfile.ZipFile) -> bool:
+    """Whether every member's bytes still match the checksum stored beside them."""
+    try:
+        return archive.testzip() is None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
+        return False  # a damaged header can also claim a zip feature that does not exist
+
+
+def _damaged(path: Path, error: Exception) -> NpzError:
+    return NpzError(
+        f"{path} is truncated or corrupt ({error}): it was cut short or damaged after it was "
+        "written. Replace it with a complete copy: write it again or copy it again."
+    )

@@ -1,0 +1,145 @@
+"""minigrad.files: writes that are whole or absent, and `.npz` reads that never unpickle."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from minigrad.files import NpzError, atomic_path, atomic_write, read_npz
+
+
+class PlantsFile:
+    """Unpickling this creates a file: the proof that a pickle ran code."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def saved_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+# ----- atomic writes ----------------------------------------------------------------------------
+def test_atomic_write_replaces_the_file_and_leaves_nothing_else(tmp_path):
+    target = tmp_path / "weights.npz"
+    target.write_bytes(b"old")
+    with atomic_write(target) as out:
+        out.write(b"new contents")
+    assert target.read_bytes() == b"new contents"
+    assert os.listdir(tmp_path) == ["weights.npz"]
+
+
+@pytest.mark.parametrize("interruption", [OSError("disk full"), KeyboardInterrupt()])
+def test_a_failed_write_keeps_the_old_file_and_no_temporary_one(tmp_path, interruption):
+    target = tmp_path / "weights.npz"
+    target.write_bytes(b"old")
+    with pytest.raises(type(interruption)):
+        with atomic_write(target) as out:
+            out.write(b"half a file")
+            raise interruption
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["weights.npz"]
+
+
+def test_the_data_reaches_the_disk_before_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    def replace(source, destination):
+        events.append(("replace", os.path.basename(destination)))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    with atomic_write(tmp_path / "metrics.json") as out:
+        out.write(b"0123456789")
+    assert events == [("fsync", 10), ("replace", "metrics.json")]
+
+
+def test_the_temporary_path_is_hidden_beside_the_target_and_keeps_its_suffix(tmp_path):
+    with atomic_path(tmp_path / "curves.png") as temporary:
+        assert temporary.parent == tmp_path
+        assert temporary.name.startswith(".") and temporary.suffix == ".png"
+        temporary.write_bytes(b"png")  # matplotlib picks the format from the suffix
+    assert os.listdir(tmp_path) == ["curves.png"]
+
+
+def test_a_written_file_is_readable_by_others_as_the_umask_allows(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "mnist.npz") as out:
+            out.write(b"shared")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "mnist.npz").stat().st_mode & 0o777 == 0o644
+
+
+# ----- reading .npz without pickle --------------------------------------------------------------
+def test_read_npz_gives_back_what_was_saved(tmp_path):
+    arrays = {"layers.0.weight": np.arange(6.0).reshape(2, 3), "t": np.arange(3, dtype=np.uint8)}
+    loaded = read_npz(saved_npz(tmp_path / "a.npz", **arrays))
+    assert loaded.keys() == arrays.keys()
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(loaded[name], array)
+        assert loaded[name].dtype == array.dtype
+
+
+@pytest.mark.parametrize("kept", [0.5, 0.9, 0.99])
+def test_a_truncated_npz_is_named_as_such(tmp_path, kept):
+    path = saved_npz(tmp_path / "weights.npz", w=np.ones((50, 50)), b=np.zeros(50))
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * kept)])
+    with pytest.raises(NpzError, match=r"weights\.npz is truncated or corrupt .* copy it again"):
+        read_npz(path)
+
+
+def test_damaged_bytes_inside_an_npz_are_named_as_such(tmp_path):
+    path = saved_npz(tmp_path / "weights.npz", w=np.ones((50, 50)))
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(NpzError, match="is truncated or corrupt"):
+        read_npz(path)
+
+
+def test_a_pickle_is_refused_without_being_run(tmp_path):
+    marker = tmp_path / "pickle-ran"
+    path = tmp_path / "weights.npz"
+    path.write_bytes(pickle.dumps({"W1": PlantsFile(marker)}))
+    with pytest.raises(NpzError, match=r"is a pickle, not an \.npz file.*models\.convert_weights"):
+        read_npz(path)
+    assert not marker.exists()
+
+
+def test_object_arrays_in_an_npz_are_refused_without_being_run(tmp_path):
+    marker = tmp_path / "pickle-ran"
+    path = saved_npz(tmp_path / "weights.npz", w=np.array([PlantsFile(marker)], dtype=object))
+    with pytest.raises(NpzError, match="cannot be read without pickle"):
+        read_npz(path)
+    assert not marker.exists()
+
+
+def test_a_bare_npy_and_other_files_are_not_npz(tmp_path):
+    bare = tmp_path / "bare.npy"
+    np.save(bare, np.zeros(2))
+    with pytest.raises(NpzError, match=r"\.npy file holding one unnamed array"):
+        read_npz(bare)
+    for name, content in (("empty.npz", b""), ("config.json", b'{"preset": "default"}')):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(NpzError, match=rf"{name} is not an \.npz file"):
+            read_npz(tmp_path / name)
+
+
+def test_errors_are_value_errors_and_a_missing_file_is_file_not_found(tmp_path):
+    assert issubclass(NpzError, ValueError)
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        read_npz(tmp_path / "missing.npz")
