@@ -4,8 +4,10 @@ local HTTP mirror and a fake npm, the pickle-free cache, and one check of the re
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,6 +37,7 @@ from dataset.mnist import (
     save_digit_grid,
 )
 
+README = Path(__file__).resolve().parent.parent / "README.md"
 FAKE = make_fake_mnist()
 LABELS = FAKE.files[1]
 
@@ -391,6 +394,17 @@ def test_real_mnist_raw_unflattened_one_hot_with_validation_split():
     ]
     assert np.all(validation[1].sum(axis=1) == 1)
     assert (train[1][0].argmax(), test[1][0].argmax()) == (5, 7)
+
+
+def test_readme_mnist_examples_run_as_printed(tmp_path, monkeypatch):
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## MNIST data")
+    blocks = re.findall(r"```python\n(.*?)```", text[start : text.index("\n## ", start + 1)], re.S)
+    monkeypatch.chdir(tmp_path)
+    for code in blocks:
+        exec(code, {})  # each block on its own, as a reader would paste it
+    assert len(blocks) == 2
+    assert (tmp_path / "digits.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cli_reports_where_the_data_is(capsys):
