@@ -10,13 +10,16 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from minigrad.nn import Seed, as_generator
+
 __all__ = ["DataLoader"]
 
 
 class DataLoader:
     """Batches of `arrays` (e.g. images and labels), cut along the first axis together.
 
-    shuffle: a new order every epoch, drawn from `np.random.default_rng(seed)`.
+    shuffle: a new order every epoch, drawn from `nn.as_generator(seed)` (an int seed or a
+    Generator).
     drop_last: skip the last batch when it is smaller than `batch_size`.
     Without shuffle, batches are views (no copies); with it, one gather per array.
     """
@@ -26,7 +29,7 @@ class DataLoader:
         *arrays: np.ndarray,
         batch_size: int = 100,
         shuffle: bool = False,
-        seed: int | np.random.Generator | None = None,
+        seed: Seed = None,
         drop_last: bool = False,
     ) -> None:
         if not arrays:
@@ -42,7 +45,7 @@ class DataLoader:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = as_generator(seed)
 
     @property
     def size(self) -> int:

@@ -3,23 +3,23 @@
 A module's Parameters and sub-Modules are found from its attributes, so a model is plain
 Python. Every parameter is named by its dotted path (`layers.0.weight`), and each call of a
 sub-module tags the ops it records with that path, which is what graph pictures group by.
-Weights are saved as `.npz` and read without pickle, so a weights file cannot run code.
+Weights are saved as `.npz` and read without pickle (`minigrad.files`), so a weights file
+cannot run code.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
-from itertools import pairwise
+from itertools import pairwise, zip_longest
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from minigrad import functional as F
+from minigrad.files import atomic_path, atomic_write, read_npz
 from minigrad.tensor import Tensor, as_array, module_scope
 
 __all__ = [
@@ -31,14 +31,23 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Seed",
     "StateDictError",
     "Tanh",
+    "as_generator",
     "atomic_path",
+    "check_numeric",
     "init_std",
     "read_npz",
 ]
 
 Seed = int | np.random.Generator | None
+
+
+def as_generator(seed: Seed) -> np.random.Generator:
+    """A NumPy Generator from a seed. A Generator is used as it is, so one generator can feed
+    several layers (and a DataLoader) in turn and a whole run repeats from one seed."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
 class Parameter(Tensor):
@@ -70,8 +79,9 @@ class StateDictError(ValueError):
             problems.append(f"unexpected: {', '.join(unexpected)}")
         for name, (expected, got) in mismatched.items():
             problems.append(f"{name} has shape {got}, the model needs {expected}")
+        self.problems = "; ".join(problems)
         super().__init__(
-            f"{caller}: the weights do not fit this model ({'; '.join(problems)}). Build the "
+            f"{caller}: the weights do not fit this model ({self.problems}). Build the "
             "model with the sizes the weights were trained with."
         )
         self.missing = missing
@@ -93,10 +103,15 @@ def _check_arrays(
     unexpected = [name for name in arrays if name not in expected]
     if missing or unexpected or mismatched:
         raise StateDictError(caller, missing, unexpected, mismatched)
+    check_numeric(caller, arrays)
+    return arrays
+
+
+def check_numeric(caller: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Refuse arrays of anything but numbers (strings, objects, booleans): weights are numbers."""
     for name, array in arrays.items():
         if array.dtype.kind not in "fiu":
             raise TypeError(f"{caller}: {name} holds {array.dtype} values; weights are numbers")
-    return arrays
 
 
 def _join(prefix: str, name: str) -> str:
@@ -197,7 +212,7 @@ class Module:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write `state_dict()` to an `.npz` file, atomically (never a half-written file)."""
         path = Path(path)
-        with atomic_path(path) as temporary, open(temporary, "wb") as out:
+        with atomic_write(path) as out:
             np.savez(out, **self.state_dict())
         return path
 
@@ -216,49 +231,7 @@ class Module:
         return f"{head}\n{textwrap.indent(children, '  ')}\n)" if children else head + ")"
 
 
-def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """The arrays in an `.npz` file, read with `allow_pickle=False`: a file cannot run code."""
-    path = Path(path)
-    refusal = (
-        "Weights are read without pickle so that opening them can never run code; convert "
-        "pickled weights with `python -m models.convert_weights`."
-    )
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError) as error:
-        raise ValueError(f"{path} is not a weights .npz file. {refusal}") from error
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is not a weights .npz file: it holds one unnamed array")
-    with loaded:
-        try:
-            return {name: loaded[name] for name in loaded.files}
-        except ValueError as error:
-            raise ValueError(
-                f"{path} is not a weights .npz file: it holds object arrays. {refusal}"
-            ) from error
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """A temporary path next to `path`, renamed to `path` only if the block succeeds.
-
-    Readers never see a half-written file, and a failure leaves nothing behind.
-    """
-    path = Path(path)
-    # Keep the extension: matplotlib and graphviz pick the format from it.
-    temporary = path.with_name(f".{path.stem}-{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 # ----- layers ---------------------------------------------------------------------------------
-def _generator(seed: Seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def init_std(init: str | float, fan_in: int) -> float:
     """The standard deviation of a layer's normal initial weights.
 
@@ -272,7 +245,7 @@ def init_std(init: str | float, fan_in: int) -> float:
         return float(np.sqrt(2.0 / fan_in))
     if init == "xavier":
         return float(np.sqrt(1.0 / fan_in))
-    raise ValueError(f"init must be 'he', 'xavier' or a standard deviation, got {init!r}")
+    raise ValueError(f"Linear: init must be 'he', 'xavier' or a standard deviation, got {init!r}")
 
 
 class Linear(Module):
@@ -290,7 +263,7 @@ class Linear(Module):
         dtype: Any = np.float32,
     ) -> None:
         std = init_std(init, in_features)
-        weight = _generator(rng).standard_normal((in_features, out_features)) * std
+        weight = as_generator(rng).standard_normal((in_features, out_features)) * std
         self.weight = Parameter(weight.astype(dtype))
         self.bias = Parameter(np.zeros(out_features, dtype=dtype))
 
@@ -324,7 +297,7 @@ class Dropout(Module):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p
-        self.rng = _generator(rng)
+        self.rng = as_generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
@@ -367,9 +340,9 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
 }
 
 
-def _check_activation(name: str | None) -> str | None:
-    if name is not None and name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+def _check_activation(argument: str, name: str) -> str:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"MLP: {argument} must be one of {sorted(ACTIVATIONS)}, got {name!r}")
     return name
 
 
@@ -392,20 +365,27 @@ class MLP(Module):
     ) -> None:
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs an input and an output size, got {sizes}")
-        rng = _generator(rng)
-        init = init if init is not None else ("he" if activation == "relu" else "xavier")
+        rng = as_generator(rng)
         self.sizes = tuple(int(size) for size in sizes)
-        self.activation = _check_activation(activation)
-        self.output_activation = _check_activation(output_activation)
+        self.activation = _check_activation("activation", activation)
+        self.output_activation = (
+            None
+            if output_activation is None
+            else _check_activation("output_activation", output_activation)
+        )
+        init = init if init is not None else ("he" if activation == "relu" else "xavier")
         self.layers = Sequential(*(Linear(a, b, init, rng) for a, b in pairwise(self.sizes)))
-        self.dropouts = Sequential(*(Dropout(dropout, rng) for _ in self.sizes[2:]))
+        # One Dropout per hidden layer, and none when p is 0: a step then makes no no-op calls.
+        self.dropouts = Sequential(*(Dropout(dropout, rng) for _ in self.sizes[2:] if dropout))
 
     def forward(self, x: Any) -> Tensor:
         sigma = ACTIVATIONS[self.activation]
         *hidden, last = self.layers
         h = x
-        for layer, dropout in zip(hidden, self.dropouts):
-            h = dropout(sigma(layer(h)))
+        for layer, dropout in zip_longest(hidden, self.dropouts):
+            h = sigma(layer(h))
+            if dropout is not None:
+                h = dropout(h)
         y = last(h)
         return ACTIVATIONS[self.output_activation](y) if self.output_activation else y
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.nn import atomic_path
+from minigrad.files import atomic_write
+from minigrad.nn import check_numeric
 
 try:
     from numpy._core import multiarray, numeric
@@ -58,20 +59,26 @@ class ArraysOnlyUnpickler(pickle.Unpickler):
 
 def load_pickled_arrays(data: bytes) -> dict[str, np.ndarray]:
     """The {name: array} dict in a pickle, allowing nothing but numeric NumPy arrays."""
-    loaded = ArraysOnlyUnpickler(io.BytesIO(data)).load()
+    try:
+        loaded = ArraysOnlyUnpickler(io.BytesIO(data)).load()
+    except UnsafePickleError:
+        raise
+    except Exception as error:  # bytes that are not a pickle fail in any of a dozen ways
+        raise pickle.UnpicklingError(
+            "it is not a pickle of NumPy arrays, or it is cut short"
+        ) from error
     if not isinstance(loaded, dict):
         raise UnsafePickleError(f"expected a dict of arrays, found {type(loaded).__name__}")
     for key, value in loaded.items():
         if not isinstance(key, str) or not isinstance(value, np.ndarray):
             raise UnsafePickleError(f"entry {key!r} is a {type(value).__name__}, not an array")
-        if value.dtype.kind not in "fiu":
-            raise UnsafePickleError(f"entry {key!r} holds {value.dtype}, not numbers")
+    check_numeric("pickled weights", loaded)
     return loaded
 
 
 def convert(source: Path, target: Path) -> dict[str, np.ndarray]:
     arrays = load_pickled_arrays(source.read_bytes())
-    with atomic_path(target) as temporary, open(temporary, "wb") as out:
+    with atomic_write(target) as out:
         np.savez(out, **arrays)
     return arrays
 
@@ -87,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = args.output or args.pickle.with_suffix(".npz")
     try:
         arrays = convert(args.pickle, target)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+    except (OSError, pickle.UnpicklingError, TypeError) as error:
         print(f"error: cannot convert {args.pickle}: {error}", file=sys.stderr)
         return 1
     shapes = ", ".join(f"{key} {array.shape}" for key, array in arrays.items())

@@ -79,10 +79,15 @@ def settings_for(config_path: Path, preset_name: str | None) -> tuple[str, Prese
         raise EvaluationError(f"cannot read {config_path}: {error}; pass --preset") from error
 
 
-def load_model(weights: Path, preset: Preset) -> MnistMLP:
+def load_model(weights: Path, name: str, preset: Preset) -> MnistMLP:
     try:
         return MnistMLP(preset).load_weights(str(weights))
-    except (StateDictError, ValueError, TypeError) as error:
+    except StateDictError as error:
+        raise EvaluationError(
+            f"{weights} does not fit the {name} network ({error.problems}). Pass the --preset "
+            f"the weights were trained with (one of: {', '.join(PRESETS)})."
+        ) from error
+    except (ValueError, TypeError) as error:
         raise EvaluationError(str(error)) from error
 
 
@@ -105,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not weights.is_file():
             raise EvaluationError(f"no weights file at {weights}")
         name, preset = settings_for(config_path, args.preset)
-        model = load_model(weights, preset)
+        model = load_model(weights, name, preset)
         (_, _), (x_test, t_test) = load_mnist(data_dir=args.data_dir)
     except (EvaluationError, MnistError) as error:
         print(f"error: {error}", file=sys.stderr)

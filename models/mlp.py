@@ -7,12 +7,13 @@ hidden layer, then scores = h @ W + b.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from minigrad import Tensor, nn, no_grad, optim
 from minigrad import functional as F
+from minigrad.files import read_npz
 
 CLASSES = 10
 
@@ -42,6 +43,19 @@ class Preset:
     validation: int = 0  # hold back the last N training digits (Nielsen trains on 50,000)
 
 
+# The book trains its chapter 3 and chapter 4 networks alike: "book3" only adds a layer.
+BOOK = Preset(
+    "the book's TwoLayerNet: 784-50-10 sigmoid, weight_init_std=0.01, SGD lr 0.1, "
+    "batch 100, 10,000 iterations",
+    sizes=(784, 50, 10),
+    activation="sigmoid",
+    init=0.01,
+    lr=0.1,
+    batch_size=100,
+    epochs=17,
+    steps=10_000,
+)
+
 PRESETS: dict[str, Preset] = {
     "nielsen": Preset(
         "Nielsen's network.py: [784, 30, 10] sigmoid, quadratic cost, SGD lr 3.0, batch 10",
@@ -55,27 +69,12 @@ PRESETS: dict[str, Preset] = {
         epochs=30,
         validation=10_000,
     ),
-    "book": Preset(
-        "the book's TwoLayerNet: 784-50-10 sigmoid, weight_init_std=0.01, SGD lr 0.1, "
-        "batch 100, 10,000 iterations",
-        sizes=(784, 50, 10),
-        activation="sigmoid",
-        init=0.01,
-        lr=0.1,
-        batch_size=100,
-        epochs=17,
-        steps=10_000,
-    ),
-    "book3": Preset(
-        "the book's chapter 3 network, 784-50-100-10 sigmoid: run its weights with "
+    "book": BOOK,
+    "book3": replace(
+        BOOK,
+        description="the book's chapter 3 network, 784-50-100-10 sigmoid: run its weights with "
         "`python -m models.evaluate WEIGHTS --preset book3`",
         sizes=(784, 50, 100, 10),
-        activation="sigmoid",
-        init=0.01,
-        lr=0.1,
-        batch_size=100,
-        epochs=17,
-        steps=10_000,
     ),
     "default": Preset(
         "784-512-256-10 ReLU, He init, Adam lr 1e-3 with cosine decay, batch 128",
@@ -117,7 +116,7 @@ def get_preset(name: str) -> Preset:
 class MnistMLP(nn.MLP):
     """The MLP of a preset, with the cost it is trained on (the book's TwoLayerNet.loss)."""
 
-    def __init__(self, preset: Preset, rng: int | np.random.Generator | None = None) -> None:
+    def __init__(self, preset: Preset, rng: nn.Seed = None) -> None:
         if preset.cost not in COSTS:
             raise ValueError(f"cost must be one of {COSTS}, got {preset.cost!r}")
         super().__init__(
@@ -143,7 +142,7 @@ class MnistMLP(nn.MLP):
     def load_weights(self, path: str) -> MnistMLP:
         """Load an `.npz` saved by `save` (`layers.0.weight`, ...) or under the book's names
         (W1, b1, ...), e.g. the book's sample weights converted by `models.convert_weights`."""
-        arrays = nn.read_npz(path)
+        arrays = read_npz(path)
         if any(name.startswith("layers.") for name in arrays):
             self.load_state_dict(arrays)
         else:

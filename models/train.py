@@ -30,8 +30,9 @@ import numpy as np
 from tqdm import tqdm
 
 from dataset.mnist import MnistError, load_mnist, save_digit_grid
-from minigrad import Tensor, nn, optim
+from minigrad import Tensor, optim
 from minigrad.data import DataLoader
+from minigrad.files import atomic_path, atomic_write
 from models.mlp import OPTIMIZERS, PRESETS, MnistMLP, Preset, confusion_matrix, evaluate
 
 QUICK_TRAIN, QUICK_TEST = 3_000, 1_000  # --quick: digits kept from each split
@@ -46,6 +47,24 @@ class RunError(Exception):
     """A problem the user can fix (an unwritable folder, no data); shown without a traceback."""
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not (text.isdecimal() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0 (`float` alone accepts inf, nan and -1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan  # refused below, with the same message
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text!r}")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m models.train",
@@ -55,11 +74,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--preset", default="default", choices=PRESETS, help="default: default")
-    parser.add_argument("--epochs", type=int, help="whole epochs (default: the preset's)")
+    parser.add_argument("--epochs", type=positive_int, help="whole epochs (default: the preset's)")
     parser.add_argument(
-        "--batch-size", type=int, help="examples per update (default: the preset's)"
+        "--batch-size", type=positive_int, help="examples per update (default: the preset's)"
     )
-    parser.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
+    parser.add_argument("--lr", type=positive_float, help="learning rate (default: the preset's)")
     parser.add_argument(
         "--optimizer", choices=OPTIMIZERS, help="update rule (default: the preset's)"
     )
@@ -72,13 +91,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"smoke run: 1 epoch on {QUICK_TRAIN:,} training digits, {QUICK_TEST:,} test digits",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.lr is not None and not args.lr > 0:
-        parser.error("--lr must be positive")
-    return args
+    return parser.parse_args(argv)
 
 
 def resolve_preset(args: argparse.Namespace) -> Preset:
@@ -132,8 +145,8 @@ def removed_if_left_empty(folder: Path) -> Iterator[None]:
 
 
 def write_text(path: Path, text: str) -> None:
-    with nn.atomic_path(path) as temporary:
-        temporary.write_text(text)
+    with atomic_write(path) as out:
+        out.write(text.encode())
 
 
 # ----- data ---------------------------------------------------------------------------------------
@@ -305,7 +318,7 @@ def plot_curves(path: Path, history: list[dict[str, Any]]) -> None:
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    with nn.atomic_path(path) as temporary:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary)
 
 
@@ -313,7 +326,7 @@ def plot_misclassified(path: Path, x: np.ndarray, t: np.ndarray, predictions: np
     wrong = np.flatnonzero(predictions != t)[:MISCLASSIFIED_SHOWN]
     if not len(wrong):
         return False
-    with nn.atomic_path(path) as temporary:
+    with atomic_path(path) as temporary:
         save_digit_grid(temporary, x[wrong], t[wrong], predictions=predictions[wrong])
     return True
 
@@ -333,7 +346,7 @@ def draw_graphs(folder: Path, model: MnistMLP, x: np.ndarray, t: np.ndarray) -> 
     written = []
     try:
         for name, collapse in (("graph.svg", True), ("graph_expanded.svg", False)):
-            with nn.atomic_path(folder / name) as temporary:
+            with atomic_path(folder / name) as temporary:
                 draw(loss, path=temporary, collapse=collapse)
             written.append(folder / name)
     except GraphvizNotFoundError as error:

@@ -47,6 +47,14 @@ def test_shuffle_is_new_each_epoch_and_the_same_for_the_same_seed():
     np.testing.assert_array_equal(epoch(second)[0][0], epoch_two)
 
 
+def test_a_generator_is_used_as_it_is_so_one_seed_can_drive_a_whole_run():
+    rng = np.random.default_rng(7)
+    loader = DataLoader(np.arange(10), batch_size=10, shuffle=True, seed=rng)
+    expected = np.random.default_rng(7).permutation(10)
+    assert loader.rng is rng
+    np.testing.assert_array_equal(epoch(loader)[0][0], expected)
+
+
 def test_bad_arguments_are_explained():
     with pytest.raises(ValueError, match=r"same length .* \[3, 2\]"):
         DataLoader(np.zeros(3), np.zeros(2))

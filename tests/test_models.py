@@ -155,5 +155,19 @@ def test_converter_refuses_a_pickle_that_would_run_code(tmp_path, capsys):
 
 def test_converter_refuses_non_numeric_entries():
     data = pickle.dumps({"W1": np.array(["a", "b"]), "b1": np.zeros(2)})
-    with pytest.raises(convert_weights.UnsafePickleError, match="'W1' holds <U1, not numbers"):
+    with pytest.raises(TypeError, match="W1 holds <U1 values; weights are numbers"):
         convert_weights.load_pickled_arrays(data)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"preset": "default"}', b"\x80\x04\x95\x10" + bytes(range(101, 140)), b""],
+    ids=["json", "garbled pickle", "empty"],
+)
+def test_converter_says_a_file_is_not_a_pickle_of_arrays(tmp_path, capsys, content):
+    source = tmp_path / "config.json"
+    source.write_bytes(content)
+    assert convert_weights.main([str(source)]) == 1
+    error = capsys.readouterr().err
+    assert f"cannot convert {source}: it is not a pickle of NumPy arrays" in error
+    assert sorted(os.listdir(tmp_path)) == ["config.json"]

@@ -99,16 +99,27 @@ def test_evaluate_gives_the_same_report_for_any_batch_size(quick_run, capsys):
 
 def test_evaluate_explains_weights_of_the_wrong_shape(quick_run, capsys):
     assert evaluate_command.main([str(quick_run / "weights.npz"), "--preset", "book3"]) == 1
-    assert (
-        "layers.0.weight has shape (784, 512), the model needs (784, 50)" in capsys.readouterr().err
-    )
+    error = capsys.readouterr().err
+    assert "weights.npz does not fit the book3 network" in error
+    assert "layers.0.weight has shape (784, 512), the model needs (784, 50)" in error
+    assert "Pass the --preset the weights were trained with (one of: nielsen, book" in error
+
+
+def test_evaluate_explains_a_truncated_weights_file(quick_run, tmp_path, capsys):
+    weights = (quick_run / "weights.npz").read_bytes()
+    (tmp_path / "weights.npz").write_bytes(weights[: len(weights) // 2])
+    (tmp_path / "config.json").write_bytes((quick_run / "config.json").read_bytes())
+    assert evaluate_command.main([str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert f"error: {tmp_path / 'weights.npz'} is truncated or corrupt" in error
+    assert "Replace it with a complete copy" in error
 
 
 def test_evaluate_refuses_a_pickle_dressed_as_npz(tmp_path, capsys):
     fake = tmp_path / "weights.npz"
     fake.write_bytes(pickle.dumps({"W1": np.zeros((784, 50))}))
     assert evaluate_command.main([str(fake), "--preset", "book"]) == 1
-    assert "is not a weights .npz file" in capsys.readouterr().err
+    assert "is a pickle, not an .npz file" in capsys.readouterr().err
 
 
 def test_evaluate_asks_for_a_preset_when_no_config_says_which(tmp_path, capsys):
@@ -133,6 +144,17 @@ def test_unwritable_output_folder_fails_before_loading_data(tmp_path, capsys, mo
     blocker.write_text("")
     assert train_command.main(["--quick", "--out", str(blocker / "run")]) == 1
     assert "cannot write to the output folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--lr", "inf"), ("--lr", "nan"), ("--lr", "-0.1"), ("--lr", "0"), ("--epochs", "0")],
+)
+def test_options_that_cannot_train_are_refused(option, value, capsys):
+    with pytest.raises(SystemExit) as caught:
+        train_command.parse_args([option, value])
+    assert caught.value.code == 2
+    assert f"argument {option}: must be" in capsys.readouterr().err
 
 
 def test_epochs_option_replaces_the_books_iteration_budget():
