@@ -24,6 +24,7 @@ from minigrad import ops as minigrad_ops
 from minigrad.testing import op_cases, tensors
 from minigrad.viz import STYLES, GraphvizNotFoundError, draw, to_dot, trace_backward
 from minigrad.viz.__main__ import main as viz_main
+from minigrad.viz.__main__ import neuron
 from minigrad.viz.graph import POSITION_COLOR
 
 # `minigrad.gradcheck` is also the name of the function the package exports.
@@ -132,17 +133,6 @@ def read(graph) -> Picture:
 
 
 # ----- example graphs --------------------------------------------------------------------
-def neuron():
-    """micrograd's neuron: o = tanh(x1*w1 + x2*w2 + b)."""
-    x1, x2 = Tensor(2.0, name="x1"), Tensor(0.0, name="x2")
-    w1 = Tensor(-3.0, requires_grad=True, name="w1")
-    w2 = Tensor(1.0, requires_grad=True, name="w2")
-    b = Tensor(6.8813735870195432, requires_grad=True, name="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.name = "n"
-    o = n.tanh()
-    o.name = "o"
-    return o, (x1, x2, w1, w2, b)
 
 
 def mlp_loss(seed=0, batch=4):

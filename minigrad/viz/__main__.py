@@ -56,8 +56,8 @@ def tanh_second_derivative(at: float = 0.5) -> Tensor:
     return second
 
 
-def neuron_trace() -> tuple[Tensor, BackwardTrace]:
-    """micrograd's two-input neuron, o = tanh(x1*w1 + x2*w2 + b), traced through backward."""
+def neuron() -> tuple[Tensor, tuple[Tensor, ...]]:
+    """micrograd's two-input neuron, o = tanh(x1*w1 + x2*w2 + b), and its leaves."""
     x1, x2 = Tensor(2.0, name="x1"), Tensor(0.0, name="x2")
     w1 = Tensor(-3.0, requires_grad=True, name="w1")
     w2 = Tensor(1.0, requires_grad=True, name="w2")
@@ -66,6 +66,12 @@ def neuron_trace() -> tuple[Tensor, BackwardTrace]:
     n.name = "n"
     o = n.tanh()
     o.name = "o"
+    return o, (x1, x2, w1, w2, b)
+
+
+def neuron_trace() -> tuple[Tensor, BackwardTrace]:
+    """The neuron traced through backward, step by step."""
+    o, _ = neuron()
     return o, trace_backward(o)
 
 
