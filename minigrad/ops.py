@@ -1,10 +1,13 @@
 """Every differentiable op, defined once: forward on NumPy arrays, backward with minigrad ops.
 
 Subclassing `Op` with a `name` registers the op in `OPS`, which the tests, the docs
-table and the graph pictures enumerate. Backward rules are written with Tensor ops, so
-under `create_graph=True` they are recorded and can be differentiated again. An op
-returns each input's gradient in the broadcast shape; the engine sums it back to the
-input's shape with `unbroadcast`, so no op deals with broadcasting itself.
+table and the graph pictures enumerate. A backward rule is written once, with operators
+and methods that NumPy arrays and Tensors share (`*`, `@`, `.sum`, `.reshape`, ...) and
+`SomeOp.call(...)` for the rest: a plain backward runs it on arrays, at NumPy speed, and
+under `create_graph=True` the same rule runs on Tensors, is recorded, and can be
+differentiated again. An op returns each input's gradient in the broadcast shape; the
+engine sums it back to the input's shape with `unbroadcast`, so no op deals with
+broadcasting itself.
 
 What the property tests need to know sits on the class too:
 - `arity`: number of tensor inputs (None: a sequence of tensors, as for concatenate);
@@ -17,6 +20,8 @@ What the property tests need to know sits on the class too:
 
 from __future__ import annotations
 
+import inspect
+import itertools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -25,6 +30,7 @@ import numpy as np
 from minigrad.tensor import Tensor, _Recording
 
 OPS: dict[str, type[Op]] = {}
+_recorded = itertools.count()  # numbers ops in the order they are recorded
 
 
 class OpError(ValueError, IndexError, TypeError):
@@ -39,8 +45,10 @@ class Op:
     """One application of an operation: a node of the graph.
 
     `apply` runs `forward` on the inputs' arrays and, when recording, keeps the input
-    Tensors in `inputs` for `backward(grad, out)`, which returns one gradient (or None)
-    per input.
+    Tensors in `inputs`. `backward(grad, out, *inputs)` gets the output's gradient, the
+    output and the inputs (arrays on a plain backward, Tensors when the backward is
+    recorded) and returns one gradient (or None) per input. `self.inputs[i]` tells
+    whether input i `requires_grad`, and its `.data` is a constant either way.
     """
 
     name: ClassVar[str] = ""
@@ -54,11 +62,14 @@ class Op:
     inputs: tuple[Tensor, ...] = ()
     arguments: dict[str, Any] = {}  # the params it was applied with, to re-run it
     scope: tuple[str, ...] = ()  # the modules this op was recorded in, outermost first
+    number: int = -1  # recording order: an op's inputs were all made by lower numbers
     saved: Any = None
     released: bool = False
 
     def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "backward" in cls.__dict__:
+            check_backward_signature(cls)
         if register and cls.__dict__.get("name"):
             OPS[cls.name] = cls
 
@@ -69,8 +80,9 @@ class Op:
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         op = cls.__new__(cls)  # what __init__ does, minus a call: this runs for every op
-        op.__dict__.update(params)
-        op.arguments = params
+        if params:
+            op.__dict__.update(params)
+            op.arguments = params
         try:
             data = op.forward(*[t.data for t in inputs])
         except OpError:
@@ -80,12 +92,27 @@ class Op:
         return op.output(data, inputs)
 
     @classmethod
-    def record(cls, data: np.ndarray, *inputs: Tensor, **params: Any) -> Tensor:
-        """What `apply` returns, from a result computed already (no forward is run).
+    def call(cls, *inputs: Any, **params: Any) -> Any:
+        """`apply` on Tensors; on plain arrays, just the forward's array.
+
+        Backward rules use it for what arrays have no method for (`Exp.call(out)`), so
+        one rule serves a plain backward (arrays) and a recorded one (Tensors).
+        """
+        if isinstance(inputs[0], Tensor):
+            return cls.apply(*inputs, **params)
+        op = cls.__new__(cls)
+        op.__dict__.update(params)
+        return op.forward(*inputs)
+
+    @classmethod
+    def record(cls, data: np.ndarray, *inputs: Any, **params: Any) -> Any:
+        """What `call` returns, from a result computed already (no forward is run).
 
         A fused op's backward uses this to reuse its forward's work, e.g. the softmax
         inside cross-entropy, and still builds a real node under create_graph.
         """
+        if not isinstance(inputs[0], Tensor):
+            return data
         op = cls.__new__(cls)
         op.__dict__.update(params)
         op.arguments = params
@@ -98,6 +125,7 @@ class Op:
             for tensor in inputs:
                 if tensor.requires_grad:
                     self.inputs = inputs
+                    self.number = next(_recorded)
                     self.scope = _Recording.scope
                     out.op = self
                     out.requires_grad = True
@@ -107,7 +135,7 @@ class Op:
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, grad: Tensor, out: Tensor) -> Sequence[Tensor | None]:
+    def backward(self, grad: Any, out: Any, *inputs: Any) -> Sequence[Any]:
         raise NotImplementedError
 
     def kinks(self) -> tuple[float, ...]:
@@ -127,9 +155,21 @@ class Op:
         return f"{self.name}: cannot apply to input shapes {shown}: {error}"
 
 
-def constant(array: np.ndarray) -> Tensor:
-    """A tensor outside the graph, such as a mask used in a backward rule."""
-    return Tensor.wrap(array)
+def check_backward_signature(op: type[Op]) -> None:
+    """Refuse, when the class is defined, a backward that cannot take the op's inputs."""
+    parameters = list(inspect.signature(op.backward).parameters.values())[1:]  # after self
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if op.arity is not None and len(positional) == 2 + op.arity:
+        return
+    inputs = "*inputs" if op.arity is None else ", ".join("abcdefgh"[: op.arity])
+    raise TypeError(
+        f"{op.__name__}.backward takes {len(positional)} arguments after self; write it as "
+        f"backward(self, grad, out, {inputs}): after the output's gradient and the output "
+        f"come the op's {op.arity if op.arity is not None else 'any number of'} input(s), "
+        "arrays on a plain backward and Tensors when the backward is recorded"
+    )
 
 
 def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -150,7 +190,7 @@ def spread(grad: Tensor, shape: tuple[int, ...], axis: Any, keepdims: bool) -> T
     """The gradient of a reduction over `axis`, copied back across the reduced axes."""
     if not keepdims and axis is not None:
         grad = grad.reshape(kept_shape(shape, normalize_axes(axis, len(shape))))
-    return grad.broadcast_to(shape)
+    return BroadcastTo.call(grad, shape=shape)
 
 
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -176,7 +216,7 @@ class Add(Op):
     def forward(self, a, b):
         return a + b
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a, b):
         return grad, grad
 
 
@@ -188,7 +228,7 @@ class Sub(Op):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a, b):
         return grad, (-grad if self.inputs[1].requires_grad else None)
 
 
@@ -200,12 +240,9 @@ class Mul(Op):
     def forward(self, a, b):
         return a * b
 
-    def backward(self, grad, out):
-        a, b = self.inputs
-        return (
-            grad * b if a.requires_grad else None,
-            grad * a if b.requires_grad else None,
-        )
+    def backward(self, grad, out, a, b):
+        needs_a, needs_b = (t.requires_grad for t in self.inputs)
+        return grad * b if needs_a else None, grad * a if needs_b else None
 
 
 class Div(Op):
@@ -217,11 +254,10 @@ class Div(Op):
     def forward(self, a, b):
         return a / b
 
-    def backward(self, grad, out):
-        a, b = self.inputs
+    def backward(self, grad, out, a, b):
         grad_a = grad / b
         # d(a/b)/db = -a/b^2 = -(1/b) * (a/b)
-        return grad_a, (-grad_a * out if b.requires_grad else None)
+        return grad_a, (-grad_a * out if self.inputs[1].requires_grad else None)
 
 
 class Pow(Op):
@@ -233,10 +269,10 @@ class Pow(Op):
     def forward(self, base, exponent):
         return base**exponent
 
-    def backward(self, grad, out):
-        base, exponent = self.inputs
-        grad_base = grad * exponent * base ** (exponent - 1) if base.requires_grad else None
-        grad_exponent = grad * out * base.log() if exponent.requires_grad else None
+    def backward(self, grad, out, base, exponent):
+        needs_base, needs_exponent = (t.requires_grad for t in self.inputs)
+        grad_base = grad * exponent * base ** (exponent - 1) if needs_base else None
+        grad_exponent = grad * out * Log.call(base) if needs_exponent else None
         return grad_base, grad_exponent
 
 
@@ -246,7 +282,7 @@ class Neg(Op):
     def forward(self, a):
         return -a
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         return (-grad,)
 
 
@@ -260,8 +296,7 @@ class Matmul(Op):
     def forward(self, a, b):
         return a @ b
 
-    def backward(self, grad, out):
-        a, b = self.inputs
+    def backward(self, grad, out, a, b):
         # Treat a vector as a one-row (a) or one-column (b) matrix, then undo that.
         a_matrix = a if a.ndim > 1 else a.reshape(1, -1)
         b_matrix = b if b.ndim > 1 else b.reshape(-1, 1)
@@ -270,11 +305,11 @@ class Matmul(Op):
             batch = np.broadcast_shapes(a_matrix.shape[:-2], b_matrix.shape[:-2])
             grad_matrix = grad.reshape(batch + (a_matrix.shape[-2], b_matrix.shape[-1]))
         grad_a = grad_b = None
-        if a.requires_grad:
+        if self.inputs[0].requires_grad:
             grad_a = grad_matrix @ b_matrix.mT
             if a.ndim == 1:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + a.shape)
-        if b.requires_grad:
+        if self.inputs[1].requires_grad:
             grad_b = a_matrix.mT @ grad_matrix
             if b.ndim == 1:
                 grad_b = grad_b.reshape(grad_b.shape[:-1])
@@ -312,11 +347,11 @@ class Linear(Op):
         out += bias
         return out
 
-    def backward(self, grad, out):
-        x, weight, bias = self.inputs
-        grad_x = grad @ weight.T if x.requires_grad else None
+    def backward(self, grad, out, x, weight, bias):
+        needs_x, needs_weight, _ = (t.requires_grad for t in self.inputs)
+        grad_x = grad @ weight.T if needs_x else None
         grad_weight = None
-        if weight.requires_grad:
+        if needs_weight:
             rows = x.reshape(-1, weight.shape[0]) if x.ndim != 2 else x
             grad_weight = rows.T @ (grad.reshape(-1, weight.shape[1]) if grad.ndim != 2 else grad)
         return grad_x, grad_weight, grad
@@ -336,7 +371,7 @@ class Exp(Op):
     def forward(self, a):
         return np.exp(a)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         return (grad * out,)
 
 
@@ -347,8 +382,8 @@ class Log(Op):
     def forward(self, a):
         return np.log(a)
 
-    def backward(self, grad, out):
-        return (grad / self.inputs[0],)
+    def backward(self, grad, out, a):
+        return (grad / a,)
 
 
 class Sqrt(Op):
@@ -358,7 +393,7 @@ class Sqrt(Op):
     def forward(self, a):
         return np.sqrt(a)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         return (grad / (out * 2),)
 
 
@@ -368,8 +403,8 @@ class Abs(Op):
     def forward(self, a):
         return np.abs(a)
 
-    def backward(self, grad, out):
-        return (grad * constant(np.sign(self.inputs[0].data)),)
+    def backward(self, grad, out, a):
+        return (grad * np.sign(self.inputs[0].data),)
 
     def kinks(self):
         return (0.0,)
@@ -384,7 +419,7 @@ class Sigmoid(Op):
         e = np.exp(-np.abs(a))
         return np.where(a >= 0, 1, e) / (1 + e)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         return (grad * out * (1 - out),)
 
 
@@ -394,7 +429,7 @@ class Tanh(Op):
     def forward(self, a):
         return np.tanh(a)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         return (grad * (1 - out * out),)
 
 
@@ -404,8 +439,8 @@ class Relu(Op):
     def forward(self, a):
         return np.maximum(a, 0)
 
-    def backward(self, grad, out):
-        return (grad * constant(out.data > 0),)
+    def backward(self, grad, out, a):
+        return (grad * (self.inputs[0].data > 0),)
 
     def kinks(self):
         return (0.0,)
@@ -423,14 +458,14 @@ class Clip(Op):
     def forward(self, a):
         return np.clip(a, self.low, self.high)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         a = self.inputs[0].data
         inside = np.ones(a.shape, dtype=bool)
         if self.low is not None:
             inside &= a >= self.low
         if self.high is not None:
             inside &= a <= self.high
-        return (grad * constant(inside),)
+        return (grad * inside,)
 
     def kinks(self):
         return tuple(bound for bound in (self.low, self.high) if bound is not None)
@@ -447,7 +482,7 @@ class Softmax(Op):
         exps /= exps.sum(axis=self.axis, keepdims=True)
         return exps
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         return (out * (grad - (grad * out).sum(axis=self.axis, keepdims=True)),)
 
 
@@ -461,8 +496,8 @@ class LogSoftmax(Op):
         shifted = a - a.max(axis=self.axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
 
-    def backward(self, grad, out):
-        return (grad - out.exp() * grad.sum(axis=self.axis, keepdims=True),)
+    def backward(self, grad, out, a):
+        return (grad - Exp.call(out) * grad.sum(axis=self.axis, keepdims=True),)
 
 
 # ----- reductions -------------------------------------------------------------------------
@@ -476,8 +511,8 @@ class Sum(Op):
     def forward(self, a):
         return a.sum(axis=self.axis, keepdims=self.keepdims)
 
-    def backward(self, grad, out):
-        return (spread(grad, self.inputs[0].shape, self.axis, self.keepdims),)
+    def backward(self, grad, out, a):
+        return (spread(grad, a.shape, self.axis, self.keepdims),)
 
 
 class Mean(Op):
@@ -490,10 +525,9 @@ class Mean(Op):
     def forward(self, a):
         return a.mean(axis=self.axis, keepdims=self.keepdims)
 
-    def backward(self, grad, out):
-        shape = self.inputs[0].shape
-        count = self.inputs[0].size // max(out.size, 1)
-        return (spread(grad, shape, self.axis, self.keepdims) / count,)
+    def backward(self, grad, out, a):
+        count = a.size // max(out.size, 1)
+        return (spread(grad, a.shape, self.axis, self.keepdims) / count,)
 
 
 class Max(Op):
@@ -510,13 +544,12 @@ class Max(Op):
     def forward(self, a):
         return self.reduce(a, axis=self.axis, keepdims=self.keepdims)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         a = self.inputs[0].data
-        kept = kept_shape(a.shape, normalize_axes(self.axis, a.ndim))
-        winners = a == out.data.reshape(kept)
+        winners = a == self.reduce(a, axis=self.axis, keepdims=True)
         share = winners / winners.sum(axis=self.axis, keepdims=True)
         spread_grad = spread(grad, a.shape, self.axis, self.keepdims)
-        return (spread_grad * constant(share.astype(a.dtype)),)
+        return (spread_grad * share.astype(a.dtype),)
 
 
 class Min(Max):
@@ -534,8 +567,8 @@ class Reshape(Op):
     def forward(self, a):
         return a.reshape(self.shape)
 
-    def backward(self, grad, out):
-        return (grad.reshape(self.inputs[0].shape),)
+    def backward(self, grad, out, a):
+        return (grad.reshape(a.shape),)
 
 
 class Flatten(Op):
@@ -549,8 +582,8 @@ class Flatten(Op):
     def forward(self, a):
         return a.reshape(a.shape[: self.start_axis] + (-1,))
 
-    def backward(self, grad, out):
-        return (grad.reshape(self.inputs[0].shape),)
+    def backward(self, grad, out, a):
+        return (grad.reshape(a.shape),)
 
 
 class Transpose(Op):
@@ -564,7 +597,7 @@ class Transpose(Op):
     def forward(self, a):
         return a.transpose(self.axes)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         return (grad.transpose(tuple(int(i) for i in np.argsort(self.axes))),)
 
 
@@ -581,8 +614,8 @@ class BroadcastTo(Op):
         result[...] = a
         return result
 
-    def backward(self, grad, out):
-        return (unbroadcast(grad, self.inputs[0].shape),)
+    def backward(self, grad, out, a):
+        return (unbroadcast(grad, a.shape),)
 
 
 def _is_basic_index(index: Any) -> bool:
@@ -604,8 +637,8 @@ class GetItem(Op):
     def forward(self, a):
         return a[self.index]
 
-    def backward(self, grad, out):
-        return (IndexAdd.apply(grad, shape=self.inputs[0].shape, index=self.index),)
+    def backward(self, grad, out, a):
+        return (IndexAdd.call(grad, shape=a.shape, index=self.index),)
 
 
 class IndexAdd(Op):
@@ -628,7 +661,7 @@ class IndexAdd(Op):
             np.add.at(result, self.index, values)
         return result
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, values):
         return (grad[self.index],)
 
 
@@ -642,11 +675,11 @@ class Concatenate(Op):
     def forward(self, *arrays):
         return np.concatenate(arrays, axis=self.axis)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, *inputs):
         axis = self.axis % out.ndim
         grads, start = [], 0
-        for tensor in self.inputs:
-            stop = start + tensor.shape[axis]
+        for part in inputs:
+            stop = start + part.shape[axis]
             grads.append(grad[(slice(None),) * axis + (slice(start, stop),)])
             start = stop
         return grads
@@ -662,9 +695,9 @@ class Stack(Op):
     def forward(self, *arrays):
         return np.stack(arrays, axis=self.axis)
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, *inputs):
         axis = self.axis % out.ndim
-        return [grad[(slice(None),) * axis + (i,)] for i in range(len(self.inputs))]
+        return [grad[(slice(None),) * axis + (i,)] for i in range(len(inputs))]
 
 
 class Where(Op):
@@ -679,8 +712,8 @@ class Where(Op):
     def forward(self, a, b):
         return np.where(self.condition, a, b)
 
-    def backward(self, grad, out):
-        return grad * constant(self.condition), grad * constant(~self.condition)
+    def backward(self, grad, out, a, b):
+        return grad * self.condition, grad * ~self.condition
 
     def describe_params(self):
         return {"condition": f"bool{np.shape(self.condition)}"}
@@ -707,12 +740,11 @@ class MeanSquaredError(Op):
         total = np.asarray(0.5 * np.vdot(diff, diff), dtype=diff.dtype)
         return total / batch_size(diff.shape) if self.reduction == "mean" else total
 
-    def backward(self, grad, out):
-        y, target = self.inputs
+    def backward(self, grad, out, y, target):
         if self.reduction == "mean":
             grad = grad / batch_size(np.broadcast_shapes(y.shape, target.shape))
         scaled_diff = (y - target) * grad
-        return scaled_diff, (-scaled_diff if target.requires_grad else None)
+        return scaled_diff, (-scaled_diff if self.inputs[1].requires_grad else None)
 
 
 def check_reduction(op_name: str, reduction: str, allowed: tuple[str, ...]) -> None:
@@ -756,18 +788,19 @@ class SoftmaxCrossEntropy(Op):
             return np.asarray(losses.sum(), dtype=logits.dtype)
         return losses
 
-    def backward(self, grad, out):
-        logits, target = self.inputs
+    def backward(self, grad, out, logits, target):
         if self.reduction == "mean":
             grad = grad / logits.shape[0]
         if grad.ndim == 1:
             grad = grad.reshape(-1, 1)
         probs = Softmax.record(self.saved, logits, axis=1)
-        if target.dtype.kind in "iu":
-            one_hot = np.zeros(logits.shape, dtype=logits.dtype)
-            one_hot[np.arange(len(target.data)), target.data] = 1
-            return (probs - constant(one_hot)) * grad, None
-        grad_target = -logits.log_softmax(axis=1) * grad if target.requires_grad else None
+        labels = self.inputs[1].data
+        if labels.dtype.kind in "iu":
+            one_hot = np.zeros(logits.shape, dtype=probs.dtype)
+            one_hot[np.arange(len(labels)), labels] = 1
+            return (probs - one_hot) * grad, None
+        needs_target = self.inputs[1].requires_grad
+        grad_target = -LogSoftmax.call(logits, axis=1) * grad if needs_target else None
         return (probs * target.sum(axis=1, keepdims=True) - target) * grad, grad_target
 
     def explain_error(self, shapes, error):

@@ -6,6 +6,7 @@ Every op lives in `minigrad.ops`; the operators below only dispatch to it.
 from __future__ import annotations
 
 import contextlib
+import heapq
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -372,7 +373,7 @@ def _root_grad(output: Tensor, grad: Any, caller: str) -> Tensor:
                 f"{caller}: output has shape {output.shape}; a gradient is implied only for a "
                 "scalar. Reduce it first (e.g. .sum()) or pass grad= of the same shape."
             )
-        return Tensor.wrap(np.ones_like(output.data))
+        return Tensor.wrap(np.ones(output.data.shape, output.data.dtype))
     upstream = grad if isinstance(grad, Tensor) else Tensor.wrap(as_array(grad, output.dtype))
     if upstream.shape != output.shape:
         raise ValueError(
@@ -418,10 +419,14 @@ def backpropagate(
     after each node's backward, in the order backprop runs (for step-by-step traces)."""
     upstream = _root_grad(output, grad, "backward")
     retain = create_graph if retain_graph is None else retain_graph
-    with set_grad_enabled(create_graph):
+    recording = _Recording.enabled
+    _Recording.enabled = create_graph
+    try:
         leaves = _walk_backward(output, upstream, retain, observe)
         for leaf, leaf_grad in leaves.values():
             leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
+    finally:
+        _Recording.enabled = recording
 
 
 def _walk_backward(
@@ -433,21 +438,26 @@ def _walk_backward(
 ) -> dict[int, tuple[Tensor, Tensor]]:
     """Run every op's backward from `root`; return {id: (leaf, gradient)} for the leaves.
 
+    Ops are numbered as they are recorded, so an op never feeds one numbered lower:
+    taking the highest-numbered tensor still waiting for its gradient (a heap) reaches
+    each tensor after every op that uses it, without a recursion or a sort.
+
     Non-leaf tensors whose ids are keys of `captured` get their full gradient stored
-    there. The caller sets grad mode: on records the backward pass (create_graph).
+    there. The caller sets grad mode. Off (a plain backward), the rules run on NumPy
+    arrays and only the gradients handed back are wrapped; on (create_graph), they run
+    on the Tensors themselves and are recorded.
     """
     if root.op is None:
         return {id(root): (root, upstream)}
-    pending: dict[int, Tensor] = {id(root): upstream}
-    leaves: dict[int, tuple[Tensor, Tensor]] = {}
-    for tensor in reversed(topological_order(root)):
-        grad = pending.pop(id(tensor), None)
-        if grad is None:
-            continue
-        if tensor.retains_grad:
-            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
-        if captured is not None and id(tensor) in captured:
-            captured[id(tensor)] = grad
+    recording = _Recording.enabled
+    pending: dict[int, Any] = {id(root): upstream if recording else upstream.data}
+    waiting = [(-root.op.number, root)]
+    leaves: dict[int, tuple[Tensor, Any]] = {}
+    while waiting:
+        tensor = heapq.heappop(waiting)[1]
+        grad = pending.pop(id(tensor))
+        if tensor.retains_grad or captured is not None:
+            _keep_grad(tensor, _as_tensor(grad), captured)
         op = tensor.op
         if op.released:
             raise RuntimeError(
@@ -455,12 +465,21 @@ def _walk_backward(
                 "earlier backward(); pass retain_graph=True to that first call to "
                 "backpropagate through the same graph again."
             )
-        sent = []
-        for position, (parent, parent_grad) in enumerate(zip(op.inputs, op.backward(grad, tensor))):
+        inputs = op.inputs
+        if recording:
+            input_grads = op.backward(grad, tensor, *inputs)
+        else:
+            input_grads = op.backward(grad, tensor.data, *[t.data for t in inputs])
+        if not retain_graph:
+            op.release()
+        sent: list[Any] = []  # what each input was sent, for `observe`
+        for position, (parent, parent_grad) in enumerate(zip(inputs, input_grads)):
             if parent_grad is None or not parent.requires_grad:
                 sent.append(None)
                 continue
-            if parent_grad.data.shape != parent.data.shape:
+            if isinstance(parent_grad, Tensor) is not recording:  # a rule mixing the two
+                parent_grad = _as_tensor(parent_grad) if recording else parent_grad.data
+            if parent_grad.shape != parent.data.shape:
                 parent_grad = _sum_to_input(op, position, parent_grad, parent)
             sent.append(parent_grad)
             key = id(parent)
@@ -472,11 +491,26 @@ def _walk_backward(
                 pending[key] = pending[key] + parent_grad
             else:
                 pending[key] = parent_grad
-        if not retain_graph:
-            op.release()
+                heapq.heappush(waiting, (-parent.op.number, parent))
         if observe is not None:
-            observe(tensor, grad, sent)
-    return leaves
+            observe(tensor, _as_tensor(grad), [g if g is None else _as_tensor(g) for g in sent])
+    if recording:
+        return leaves
+    return {key: (leaf, _as_tensor(grad)) for key, (leaf, grad) in leaves.items()}
+
+
+def _as_tensor(value: Any) -> Tensor:
+    """A gradient as a Tensor (plain backward passes arrays, or NumPy scalars for 0-d)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor.wrap(value if type(value) is np.ndarray else np.asarray(value))
+
+
+def _keep_grad(tensor: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None) -> None:
+    if tensor.retains_grad:
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+    if captured is not None and id(tensor) in captured:
+        captured[id(tensor)] = grad
 
 
 def _sum_to_input(op: ops.Op, position: int, grad: Tensor, parent: Tensor) -> Tensor:

@@ -24,8 +24,8 @@ def small_net(dtype=np.float64):
 
 
 def scaled_backward(backward):
-    def wrong(self, grad, out):
-        return [None if g is None else g * 1.5 for g in backward(self, grad, out)]
+    def wrong(self, grad, out, *inputs):
+        return [None if g is None else g * 1.5 for g in backward(self, grad, out, *inputs)]
 
     return wrong
 
@@ -96,7 +96,7 @@ def test_ties_of_max_are_left_out():
 
 
 def test_a_backward_that_raises_is_a_failing_node_with_the_error(monkeypatch):
-    def broken(self, grad, out):
+    def broken(self, grad, out, a):
         raise RuntimeError("forgot to save the input")
 
     monkeypatch.setattr(Relu, "backward", broken)
@@ -130,7 +130,7 @@ class Scale(Op, register=False):
     def forward(self, a):
         return a * self.factor
 
-    def backward(self, grad, out):
+    def backward(self, grad, out, a):
         return (grad * self.factor,)
 
 
@@ -140,7 +140,7 @@ def test_a_node_is_rerun_with_the_arguments_it_was_applied_with():
     assert check.passed and check.error is None
 
     class ScaleForgetsFactor(Scale, register=False):
-        def backward(self, grad, out):
+        def backward(self, grad, out, a):
             return (grad,)
 
     (check,) = locate_gradient_errors(ScaleForgetsFactor.apply(x, factor=3.0))

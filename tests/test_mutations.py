@@ -31,9 +31,10 @@ CORRUPTIONS = {
 
 
 def mutated(backward, corruption):
-    def wrong_backward(self, grad, out):
+    def wrong_backward(self, grad, out, *inputs):
         return [
-            None if g is None else CORRUPTIONS[corruption](g) for g in backward(self, grad, out)
+            None if g is None else CORRUPTIONS[corruption](g)
+            for g in backward(self, grad, out, *inputs)
         ]
 
     return wrong_backward

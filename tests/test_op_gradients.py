@@ -38,8 +38,9 @@ def scaled_backward(op, factor):
     """A copy of `op` whose backward is off by `factor`: a planted bug."""
 
     class Mutant(op, register=False):
-        def backward(self, grad, out):
-            return [None if g is None else g * factor for g in super().backward(grad, out)]
+        def backward(self, grad, out, *inputs):
+            grads = super().backward(grad, out, *inputs)
+            return [None if g is None else g * factor for g in grads]
 
     Mutant.__name__ = f"{op.__name__}Scaled"
     return Mutant

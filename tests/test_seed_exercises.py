@@ -133,7 +133,9 @@ def test_gradcheck_of_the_two_layer_net(mode):
 def test_gradcheck_catches_a_wrong_backward_in_the_two_layer_net(mode, monkeypatch):
     original = Sigmoid.backward
     monkeypatch.setattr(
-        Sigmoid, "backward", lambda self, grad, out: [g * 1.5 for g in original(self, grad, out)]
+        Sigmoid,
+        "backward",
+        lambda self, grad, out, a: [g * 1.5 for g in original(self, grad, out, a)],
     )
     net = TwoLayerNet(input_size=784, hidden_size=10, output_size=10)
     x, t = book_batch()

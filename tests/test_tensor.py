@@ -342,9 +342,89 @@ def test_gradients_with_respect_to_an_intermediate():
     assert x.grad is None
 
 
+class Square(minigrad.ops.Op, register=False):
+    """x ** 2, remembering what its backward rule was handed."""
+
+    name = "square"
+    seen: list = []
+
+    def forward(self, a):
+        return a * a
+
+    def backward(self, grad, out, a):
+        Square.seen.append((type(grad), type(out), type(a)))
+        return (grad * 2 * a,)
+
+
+def test_a_plain_backward_runs_rules_on_arrays_and_a_recorded_one_on_tensors():
+    x = leaf([1.0, -3.0])
+    Square.seen = []
+    Square.apply(x).sum().backward()
+    assert Square.seen == [(np.ndarray, np.ndarray, np.ndarray)]
+    assert type(x.grad) is Tensor and type(x.grad.data) is np.ndarray
+    np.testing.assert_allclose(x.grad.data, [2.0, -6.0])
+
+    x.grad = None
+    Square.apply(x).sum().backward(create_graph=True)
+    assert Square.seen[1:] == [(Tensor, Tensor, Tensor)]
+    x.grad.sum().backward()  # the recorded rule 2x differentiates to 2
+    np.testing.assert_allclose(x.grad.data, [2.0 + 2.0, -6.0 + 2.0])
+
+
+def test_a_rule_that_mixes_arrays_and_tensors_still_gives_the_right_gradients():
+    class OldStyleCube(minigrad.ops.Op, register=False):
+        def forward(self, a):
+            return a**3
+
+        def backward(self, grad, out, a):
+            return (grad * 3 * self.inputs[0] * self.inputs[0],)  # Tensors, even when plain
+
+    x = leaf([2.0, -1.0])
+    grad = minigrad.grad(lambda x: OldStyleCube.apply(x).sum())(x)
+    assert type(grad.data) is np.ndarray
+    np.testing.assert_allclose(grad.data, [12.0, 3.0])
+    OldStyleCube.apply(x).sum().backward(create_graph=True)
+    first = x.grad
+    x.grad = None
+    first.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [12.0, -6.0])  # d/dx 3x^2 = 6x
+
+
+def test_a_backward_that_cannot_take_the_inputs_is_refused_when_the_op_is_defined():
+    with pytest.raises(
+        TypeError,
+        match=r"Forgetful.backward takes 2 arguments after self; "
+        r"write it as backward\(self, grad, out, a, b\)",
+    ):
+
+        class Forgetful(minigrad.ops.Op, register=False):
+            arity = 2
+
+            def backward(self, grad, out):
+                return grad, grad
+
+
+def test_the_gradient_of_a_scalar_leaf_is_an_array_not_a_numpy_scalar():
+    x = leaf(3.0)
+    (x * x).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
+    assert x.grad.item() == 6.0
+
+
+def test_backward_visits_a_node_only_after_every_op_that_uses_it():
+    """A diamond whose late branch is recorded first: recording order, not input order."""
+    x = leaf([1.5])
+    late = x * 2.0
+    early = x.exp()
+    top = (early * late) + late.tanh()
+    top.backward(grad=np.ones(1))
+    expected = np.exp(1.5) * 3.0 + np.exp(1.5) * 2.0 + 2.0 * (1 - np.tanh(3.0) ** 2)
+    np.testing.assert_allclose(x.grad.data, [expected])
+
+
 def test_a_backward_returning_the_wrong_shape_is_named():
     class Transposed(minigrad.ops.Exp, register=False):
-        def backward(self, grad, out):
+        def backward(self, grad, out, a):
             return (grad.T,)
 
     x = leaf(np.ones((2, 3)))
@@ -354,7 +434,7 @@ def test_a_backward_returning_the_wrong_shape_is_named():
 
 def test_a_gradient_with_too_few_axes_is_refused():
     class Squeezed(minigrad.ops.Exp, register=False):
-        def backward(self, grad, out):
+        def backward(self, grad, out, a):
             return (grad.reshape(-1),)
 
     x = leaf(np.ones((1, 3)))

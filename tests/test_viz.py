@@ -496,7 +496,7 @@ def test_checks_from_another_graph_are_refused():
 
 def test_a_planted_wrong_backward_is_found_and_drawn_red():
     class ScaledTanh(minigrad_ops.Tanh, register=False):
-        def backward(self, grad, out):
+        def backward(self, grad, out, a):
             return (grad * (1 - out * out) * 1.5,)
 
     x = Tensor(np.array([0.3, -0.2, 0.7]), requires_grad=True, name="x")
@@ -656,7 +656,8 @@ def test_a_traced_picture_numbers_the_edges_in_backward_order():
     into_tanh = [edge_label(attrs) for _, head, attrs in picture.edges if head == tanh]
     assert into_tanh == [(None, f"1: {1 - o.item() ** 2:.4g}")]
     (w1_edge,) = [attrs for tail, _, attrs in picture.edges if tail == picture.named("w1")]
-    assert edge_label(w1_edge) == (1, "4: 1")  # x1 * w1: w1 is input 1, reached at step 4
+    # x1 * w1 was recorded before x2 * w2, so backward reaches it after: w1 gets step 5
+    assert edge_label(w1_edge) == (1, "5: 1")
     n_key = picture.named("n")
     assert picture.text(n_key).endswith("grad 0.5")  # the trace knows intermediate gradients
 
