@@ -20,7 +20,7 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.files import atomic_path, atomic_write, read_npz
-from minigrad.tensor import Tensor, as_array, module_scope
+from minigrad.tensor import Tensor, _Recording, as_array
 
 __all__ = [
     "MLP",
@@ -135,8 +135,13 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._path:
             return self.forward(*args, **kwargs)
-        with module_scope(self._path):
+        # What `with module_scope(self._path)` does, without creating an object per call.
+        outer = _Recording.scope
+        _Recording.scope = outer + (self._path,)
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            _Recording.scope = outer
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -314,18 +319,25 @@ class Dropout(Module):
 class Sequential(Module):
     """Modules applied one after the other; the i-th is named "i" (`layers.0.weight`)."""
 
+    _modules: tuple[Module, ...] = ()
+
     def __init__(self, *modules: Module) -> None:
         for index, module in enumerate(modules):
             setattr(self, str(index), module)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        # The children in order, kept as a tuple: iterating runs on every training step.
+        object.__setattr__(self, "_modules", tuple(module for _, module in self.named_children()))
+
     def __len__(self) -> int:
-        return sum(1 for _ in self.named_children())
+        return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return (module for _, module in self.named_children())
+        return iter(self._modules)
 
     def __getitem__(self, index: int) -> Module:
-        return list(self)[index]
+        return self._modules[index]
 
     def forward(self, x: Any) -> Any:
         for module in self:

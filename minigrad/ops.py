@@ -241,7 +241,7 @@ class Mul(Op):
         return a * b
 
     def backward(self, grad, out, a, b):
-        needs_a, needs_b = (t.requires_grad for t in self.inputs)
+        needs_a, needs_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         return grad * b if needs_a else None, grad * a if needs_b else None
 
 
@@ -270,7 +270,7 @@ class Pow(Op):
         return base**exponent
 
     def backward(self, grad, out, base, exponent):
-        needs_base, needs_exponent = (t.requires_grad for t in self.inputs)
+        needs_base, needs_exponent = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         grad_base = grad * exponent * base ** (exponent - 1) if needs_base else None
         grad_exponent = grad * out * Log.call(base) if needs_exponent else None
         return grad_base, grad_exponent
@@ -348,10 +348,9 @@ class Linear(Op):
         return out
 
     def backward(self, grad, out, x, weight, bias):
-        needs_x, needs_weight, _ = (t.requires_grad for t in self.inputs)
-        grad_x = grad @ weight.T if needs_x else None
+        grad_x = grad @ weight.T if self.inputs[0].requires_grad else None
         grad_weight = None
-        if needs_weight:
+        if self.inputs[1].requires_grad:
             rows = x.reshape(-1, weight.shape[0]) if x.ndim != 2 else x
             grad_weight = rows.T @ (grad.reshape(-1, weight.shape[1]) if grad.ndim != 2 else grad)
         return grad_x, grad_weight, grad
@@ -414,10 +413,10 @@ class Sigmoid(Op):
     name = "sigmoid"
 
     def forward(self, a):
-        # exp of a non-positive number never overflows, and for a < 0 the result
-        # e / (1 + e) keeps full relative precision where 1 - (tiny) would round to 0.
-        e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1, e) / (1 + e)
+        # 1 / (1 + e^-a) keeps full relative precision far below zero, where the tanh form
+        # 0.5 + 0.5 tanh(a / 2) rounds to 0; e^-a overflowing to inf there gives exactly 0.
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-a))
 
     def backward(self, grad, out, a):
         return (grad * out * (1 - out),)
@@ -775,13 +774,12 @@ class SoftmaxCrossEntropy(Op):
         shifted = logits - logits.max(axis=1, keepdims=True)
         exps = np.exp(shifted)
         sums = exps.sum(axis=1, keepdims=True)
-        log_probs = shifted - np.log(sums)
         exps /= sums
         self.saved = exps  # softmax(logits), which backward needs
-        if target.dtype.kind in "iu":
-            losses = -log_probs[np.arange(len(target)), target]
+        if target.dtype.kind in "iu":  # -log softmax at the label, row by row
+            losses = np.log(sums[:, 0]) - shifted[np.arange(len(target)), target]
         else:
-            losses = -(target * log_probs).sum(axis=1)
+            losses = -(target * (shifted - np.log(sums))).sum(axis=1)
         if self.reduction == "mean":
             return np.asarray(losses.sum() / len(losses), dtype=logits.dtype)
         if self.reduction == "sum":

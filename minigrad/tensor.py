@@ -373,7 +373,7 @@ def _root_grad(output: Tensor, grad: Any, caller: str) -> Tensor:
                 f"{caller}: output has shape {output.shape}; a gradient is implied only for a "
                 "scalar. Reduce it first (e.g. .sum()) or pass grad= of the same shape."
             )
-        return Tensor.wrap(np.ones(output.data.shape, output.data.dtype))
+        return Tensor.wrap(np.array(1, output.data.dtype).reshape(output.data.shape))
     upstream = grad if isinstance(grad, Tensor) else Tensor.wrap(as_array(grad, output.dtype))
     if upstream.shape != output.shape:
         raise ValueError(
@@ -422,8 +422,8 @@ def backpropagate(
     recording = _Recording.enabled
     _Recording.enabled = create_graph
     try:
-        leaves = _walk_backward(output, upstream, retain, observe)
-        for leaf, leaf_grad in leaves.values():
+        for leaf, leaf_grad in _walk_backward(output, upstream, retain, observe).values():
+            leaf_grad = _as_tensor(leaf_grad)
             leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
     finally:
         _Recording.enabled = recording
@@ -435,17 +435,17 @@ def _walk_backward(
     retain_graph: bool,
     observe: Observer | None = None,
     captured: dict[int, Tensor | None] | None = None,
-) -> dict[int, tuple[Tensor, Tensor]]:
+) -> dict[int, tuple[Tensor, Any]]:
     """Run every op's backward from `root`; return {id: (leaf, gradient)} for the leaves.
 
     Ops are numbered as they are recorded, so an op never feeds one numbered lower:
     taking the highest-numbered tensor still waiting for its gradient (a heap) reaches
     each tensor after every op that uses it, without a recursion or a sort.
 
-    Non-leaf tensors whose ids are keys of `captured` get their full gradient stored
-    there. The caller sets grad mode. Off (a plain backward), the rules run on NumPy
-    arrays and only the gradients handed back are wrapped; on (create_graph), they run
-    on the Tensors themselves and are recorded.
+    The caller sets grad mode. Off (a plain backward), the rules run on NumPy arrays and
+    the gradients returned are arrays; on (create_graph), the rules run on the Tensors
+    themselves and are recorded. Non-leaf tensors whose ids are keys of `captured` get
+    their full gradient stored there.
     """
     if root.op is None:
         return {id(root): (root, upstream)}
@@ -472,16 +472,18 @@ def _walk_backward(
             input_grads = op.backward(grad, tensor.data, *[t.data for t in inputs])
         if not retain_graph:
             op.release()
-        sent: list[Any] = []  # what each input was sent, for `observe`
-        for position, (parent, parent_grad) in enumerate(zip(inputs, input_grads)):
+        sent = [] if observe is not None else None  # what each input was sent, for `observe`
+        for parent, parent_grad in zip(inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
-                sent.append(None)
+                if sent is not None:
+                    sent.append(None)
                 continue
             if isinstance(parent_grad, Tensor) is not recording:  # a rule mixing the two
                 parent_grad = _as_tensor(parent_grad) if recording else parent_grad.data
             if parent_grad.shape != parent.data.shape:
-                parent_grad = _sum_to_input(op, position, parent_grad, parent)
-            sent.append(parent_grad)
+                parent_grad = _sum_to_input(op, parent_grad, parent)
+            if sent is not None:
+                sent.append(_as_tensor(parent_grad))
             key = id(parent)
             if parent.op is None:
                 if key in leaves:
@@ -492,11 +494,9 @@ def _walk_backward(
             else:
                 pending[key] = parent_grad
                 heapq.heappush(waiting, (-parent.op.number, parent))
-        if observe is not None:
-            observe(tensor, _as_tensor(grad), [g if g is None else _as_tensor(g) for g in sent])
-    if recording:
-        return leaves
-    return {key: (leaf, _as_tensor(grad)) for key, (leaf, grad) in leaves.items()}
+        if sent is not None:
+            observe(tensor, _as_tensor(grad), sent)
+    return leaves
 
 
 def _as_tensor(value: Any) -> Tensor:
@@ -513,19 +513,18 @@ def _keep_grad(tensor: Tensor, grad: Tensor, captured: dict[int, Tensor | None] 
         captured[id(tensor)] = grad
 
 
-def _sum_to_input(op: ops.Op, position: int, grad: Tensor, parent: Tensor) -> Tensor:
+def _sum_to_input(op: ops.Op, grad: Any, parent: Tensor) -> Any:
     """A broadcast gradient summed back to its input's shape, or a clear error."""
-    trailing = grad.shape[grad.ndim - parent.ndim :]
-    fits = grad.ndim >= parent.ndim and all(
-        size in (1, grad_size) for size, grad_size in zip(parent.shape, trailing)
-    )
-    if not fits:
+    shape = parent.data.shape
+    summed = ops.unbroadcast(grad, shape) if grad.ndim >= len(shape) else grad
+    if summed.shape != shape:
+        position = next(i for i, t in enumerate(op.inputs) if t is parent)
         raise ValueError(
             f"{op.name}: backward returned a gradient of shape {grad.shape} for input "
-            f"{position} of shape {parent.shape}; a gradient must have its input's shape "
+            f"{position} of shape {shape}; a gradient must have its input's shape "
             "(or a shape the input broadcasts to, which the engine sums back)"
         )
-    return ops.unbroadcast(grad, parent.shape)
+    return summed
 
 
 def gradients(
@@ -546,7 +545,9 @@ def gradients(
     with set_grad_enabled(create_graph):
         leaves = _walk_backward(output, upstream, retain, captured=captured)
     return tuple(
-        captured[id(t)] if t.op is not None else (leaves[id(t)][1] if id(t) in leaves else None)
+        captured[id(t)]
+        if t.op is not None
+        else (_as_tensor(leaves[id(t)][1]) if id(t) in leaves else None)
         for t in inputs
     )
 

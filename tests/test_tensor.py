@@ -265,6 +265,9 @@ def test_cross_entropy_is_finite_for_huge_logits(dtype):
 def test_cross_entropy_rejects_bad_labels():
     with pytest.raises(ValueError, match=r"labels must lie in 0\.\.2"):
         F.softmax_cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 3]))
+    for negative in (np.array([-1, 0]), np.array([-1, 0], np.int8)):
+        with pytest.raises(ValueError, match=r"labels must lie in 0\.\.2, got -1\.\.0"):
+            F.softmax_cross_entropy(Tensor(np.zeros((2, 3))), negative)
     with pytest.raises(ValueError, match=r"shape \(2,\)"):
         F.softmax_cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 1, 2]))
 
