@@ -60,6 +60,7 @@ class Op:
     examples: ClassVar[dict[str, Any]] = {}
 
     inputs: tuple[Tensor, ...] = ()
+    arrays: list[np.ndarray] = []  # the inputs' arrays, which a plain backward is given
     arguments: dict[str, Any] = {}  # the params it was applied with, to re-run it
     scope: tuple[str, ...] = ()  # the modules this op was recorded in, outermost first
     number: int = -1  # recording order: an op's inputs were all made by lower numbers
@@ -83,8 +84,9 @@ class Op:
         if params:
             op.__dict__.update(params)
             op.arguments = params
+        op.arrays = arrays = [t.data for t in inputs]
         try:
-            data = op.forward(*[t.data for t in inputs])
+            data = op.forward(*arrays)
         except OpError:
             raise
         except (ValueError, IndexError, TypeError) as error:
@@ -116,6 +118,7 @@ class Op:
         op = cls.__new__(cls)
         op.__dict__.update(params)
         op.arguments = params
+        op.arrays = [t.data for t in inputs]
         return op.output(data, inputs)
 
     def output(self, data: np.ndarray, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -179,7 +182,9 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     """
     leading = grad.ndim - len(shape)
     if leading:
-        grad = grad.sum(axis=tuple(range(leading)))
+        grad = grad.sum(axis=0 if leading == 1 else tuple(range(leading)))
+    if 1 not in shape:  # the usual case, a bias: nothing stretched but the leading axes
+        return grad
     stretched = tuple(
         axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1
     )
@@ -740,9 +745,10 @@ class MeanSquaredError(Op):
         return total / batch_size(diff.shape) if self.reduction == "mean" else total
 
     def backward(self, grad, out, y, target):
+        diff = y - target
         if self.reduction == "mean":
-            grad = grad / batch_size(np.broadcast_shapes(y.shape, target.shape))
-        scaled_diff = (y - target) * grad
+            grad = grad / batch_size(diff.shape)
+        scaled_diff = diff * grad
         return scaled_diff, (-scaled_diff if self.inputs[1].requires_grad else None)
 
 

@@ -362,6 +362,7 @@ def _plain_index(index: Any) -> Any:
 
 
 def _root_grad(output: Tensor, grad: Any, caller: str) -> Tensor:
+    """The gradient backward starts from: 1 for a scalar output, else the `grad` given."""
     if not output.requires_grad:
         raise RuntimeError(
             f"{caller}: this tensor does not require grad: no input had requires_grad=True, "
@@ -373,7 +374,8 @@ def _root_grad(output: Tensor, grad: Any, caller: str) -> Tensor:
                 f"{caller}: output has shape {output.shape}; a gradient is implied only for a "
                 "scalar. Reduce it first (e.g. .sum()) or pass grad= of the same shape."
             )
-        return Tensor.wrap(np.array(1, output.data.dtype).reshape(output.data.shape))
+        one = np.array(1, output.data.dtype)
+        return Tensor.wrap(one.reshape(output.data.shape) if output.data.ndim else one)
     upstream = grad if isinstance(grad, Tensor) else Tensor.wrap(as_array(grad, output.dtype))
     if upstream.shape != output.shape:
         raise ValueError(
@@ -469,7 +471,7 @@ def _walk_backward(
         if recording:
             input_grads = op.backward(grad, tensor, *inputs)
         else:
-            input_grads = op.backward(grad, tensor.data, *[t.data for t in inputs])
+            input_grads = op.backward(grad, tensor.data, *op.arrays)
         if not retain_graph:
             op.release()
         sent = [] if observe is not None else None  # what each input was sent, for `observe`
