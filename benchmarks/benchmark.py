@@ -322,7 +322,10 @@ def main(argv: list[str] | None = None) -> None:
 
     # Fast gradcheck of the whole 784-100-10 MLP on a batch of 100.
     params = ref.make_params(RELU_SIZES, seed=0)
-    leaves = [Tensor(params[k], requires_grad=True, name=k) for k in ("W1", "b1", "W2", "b2")]
+    leaves = [  # float64, as gradcheck would promote them anyway
+        Tensor(params[k].astype(np.float64), requires_grad=True, name=k)
+        for k in ("W1", "b1", "W2", "b2")
+    ]
     batch = relu_order[0]
 
     def mlp_loss(w1, b1, w2, b2):

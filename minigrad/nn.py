@@ -327,7 +327,14 @@ class Sequential(Module):
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
-        # The children in order, kept as a tuple: iterating runs on every training step.
+        self._list_children()
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        self._list_children()
+
+    def _list_children(self) -> None:
+        """Keep the children in order in a tuple: iterating runs on every training step."""
         object.__setattr__(self, "_modules", tuple(module for _, module in self.named_children()))
 
     def __len__(self) -> int:
@@ -336,8 +343,8 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules)
 
-    def __getitem__(self, index: int) -> Module:
-        return self._modules[index]
+    def __getitem__(self, index: int | slice) -> Module | list[Module]:
+        return list(self._modules)[index] if isinstance(index, slice) else self._modules[index]
 
     def forward(self, x: Any) -> Any:
         for module in self:

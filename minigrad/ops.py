@@ -1,4 +1,4 @@
-"""Every differentiable op, defined once: forward on NumPy arrays, backward with minigrad ops.
+"""Every differentiable op, defined once: forward on NumPy arrays, backward beside it.
 
 Subclassing `Op` with a `name` registers the op in `OPS`, which the tests, the docs
 table and the graph pictures enumerate. A backward rule is written once, with operators
@@ -21,7 +21,6 @@ What the property tests need to know sits on the class too:
 from __future__ import annotations
 
 import inspect
-import itertools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -30,7 +29,6 @@ import numpy as np
 from minigrad.tensor import Tensor, _Recording
 
 OPS: dict[str, type[Op]] = {}
-_recorded = itertools.count()  # numbers ops in the order they are recorded
 
 
 class OpError(ValueError, IndexError, TypeError):
@@ -60,7 +58,6 @@ class Op:
     examples: ClassVar[dict[str, Any]] = {}
 
     inputs: tuple[Tensor, ...] = ()
-    arrays: list[np.ndarray] = []  # the inputs' arrays, which a plain backward is given
     arguments: dict[str, Any] = {}  # the params it was applied with, to re-run it
     scope: tuple[str, ...] = ()  # the modules this op was recorded in, outermost first
     number: int = -1  # recording order: an op's inputs were all made by lower numbers
@@ -69,7 +66,7 @@ class Op:
 
     def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "backward" in cls.__dict__:
+        if "backward" in cls.__dict__ or "arity" in cls.__dict__:
             check_backward_signature(cls)
         if register and cls.__dict__.get("name"):
             OPS[cls.name] = cls
@@ -77,6 +74,7 @@ class Op:
     def __init__(self, **params: Any) -> None:
         self.__dict__.update(params)
         self.arguments = params
+        self.number = next(_Recording.numbers)  # so a node attached by hand is ordered too
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
@@ -84,12 +82,18 @@ class Op:
         if params:
             op.__dict__.update(params)
             op.arguments = params
-        op.arrays = arrays = [t.data for t in inputs]
         try:
-            data = op.forward(*arrays)
+            data = op.forward(*[t.data for t in inputs])
         except OpError:
             raise
-        except (ValueError, IndexError, TypeError) as error:
+        except (ValueError, IndexError, TypeError, AttributeError) as error:
+            if not all(isinstance(t, Tensor) for t in inputs):
+                raise TypeError(
+                    f"{cls.name or cls.__name__}.apply takes Tensors; inside a backward rule, "
+                    f"which may get arrays, write {cls.__name__}.call(...)"
+                ) from error
+            if isinstance(error, AttributeError):  # a bug in forward, not bad inputs
+                raise
             raise OpError(op.explain_error([t.shape for t in inputs], error)) from error
         return op.output(data, inputs)
 
@@ -118,7 +122,6 @@ class Op:
         op = cls.__new__(cls)
         op.__dict__.update(params)
         op.arguments = params
-        op.arrays = [t.data for t in inputs]
         return op.output(data, inputs)
 
     def output(self, data: np.ndarray, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -128,7 +131,7 @@ class Op:
             for tensor in inputs:
                 if tensor.requires_grad:
                     self.inputs = inputs
-                    self.number = next(_recorded)
+                    self.number = next(_Recording.numbers)
                     self.scope = _Recording.scope
                     out.op = self
                     out.requires_grad = True
@@ -161,21 +164,27 @@ class Op:
 def check_backward_signature(op: type[Op]) -> None:
     """Refuse, when the class is defined, a backward that cannot take the op's inputs."""
     parameters = list(inspect.signature(op.backward).parameters.values())[1:]  # after self
-    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
-        return
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if op.arity is not None and len(positional) == 2 + op.arity:
+    required = [p for p in positional if p.default is p.empty]
+    keyword_only = [p for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    takes_any = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    if op.arity is None:
+        fits = takes_any
+    else:
+        wanted = 2 + op.arity
+        fits = len(required) <= wanted and (takes_any or wanted <= len(positional))
+    if fits and not keyword_only:
         return
     inputs = "*inputs" if op.arity is None else ", ".join("abcdefgh"[: op.arity])
     raise TypeError(
-        f"{op.__name__}.backward takes {len(positional)} arguments after self; write it as "
+        f"{op.__name__}.backward takes {len(required)} arguments after self; write it as "
         f"backward(self, grad, out, {inputs}): after the output's gradient and the output "
         f"come the op's {op.arity if op.arity is not None else 'any number of'} input(s), "
         "arrays on a plain backward and Tensors when the backward is recorded"
     )
 
 
-def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum a gradient over the axes that broadcasting stretched, back to `shape`.
 
     The one place broadcasting is undone, for every op.
@@ -191,7 +200,7 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
-def spread(grad: Tensor, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Tensor:
+def spread(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """The gradient of a reduction over `axis`, copied back across the reduced axes."""
     if not keepdims and axis is not None:
         grad = grad.reshape(kept_shape(shape, normalize_axes(axis, len(shape))))
@@ -463,7 +472,7 @@ class Clip(Op):
         return np.clip(a, self.low, self.high)
 
     def backward(self, grad, out, a):
-        a = self.inputs[0].data
+        a = self.inputs[0].data  # the mask is a constant, also when the backward is recorded
         inside = np.ones(a.shape, dtype=bool)
         if self.low is not None:
             inside &= a >= self.low
@@ -549,7 +558,7 @@ class Max(Op):
         return self.reduce(a, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad, out, a):
-        a = self.inputs[0].data
+        a = self.inputs[0].data  # which entries won is a constant, also when recorded
         winners = a == self.reduce(a, axis=self.axis, keepdims=True)
         share = winners / winners.sum(axis=self.axis, keepdims=True)
         spread_grad = spread(grad, a.shape, self.axis, self.keepdims)

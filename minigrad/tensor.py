@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ class _Recording:
 
     enabled = True
     scope: tuple[str, ...] = ()
+    numbers = itertools.count()  # numbers ops in the order they are recorded
 
 
 def is_grad_enabled() -> bool:
@@ -453,10 +455,10 @@ def _walk_backward(
         return {id(root): (root, upstream)}
     recording = _Recording.enabled
     pending: dict[int, Any] = {id(root): upstream if recording else upstream.data}
-    waiting = [(-root.op.number, root)]
+    waiting = [(-root.op.number, id(root), root)]  # the id breaks ties between copies
     leaves: dict[int, tuple[Tensor, Any]] = {}
     while waiting:
-        tensor = heapq.heappop(waiting)[1]
+        tensor = heapq.heappop(waiting)[2]
         grad = pending.pop(id(tensor))
         if tensor.retains_grad or captured is not None:
             _keep_grad(tensor, _as_tensor(grad), captured)
@@ -468,22 +470,29 @@ def _walk_backward(
                 "backpropagate through the same graph again."
             )
         inputs = op.inputs
-        if recording:
-            input_grads = op.backward(grad, tensor, *inputs)
-        else:
-            input_grads = op.backward(grad, tensor.data, *op.arrays)
+        try:
+            if recording:
+                input_grads = op.backward(grad, tensor, *inputs)
+            else:
+                input_grads = op.backward(grad, tensor.data, *[t.data for t in inputs])
+        except (ValueError, IndexError, TypeError) as error:
+            shapes = ", ".join(str(t.shape) for t in inputs)
+            raise ops.OpError(
+                f"{op.name or type(op).__name__}: backward failed for inputs of shapes {shapes} "
+                f"and an output gradient of shape {tuple(grad.shape)}: {error}"
+            ) from error
         if not retain_graph:
             op.release()
         sent = [] if observe is not None else None  # what each input was sent, for `observe`
-        for parent, parent_grad in zip(inputs, input_grads):
+        for position, (parent, parent_grad) in enumerate(zip(inputs, input_grads)):
             if parent_grad is None or not parent.requires_grad:
                 if sent is not None:
                     sent.append(None)
                 continue
-            if isinstance(parent_grad, Tensor) is not recording:  # a rule mixing the two
+            if recording != isinstance(parent_grad, Tensor):  # a rule mixed arrays and Tensors
                 parent_grad = _as_tensor(parent_grad) if recording else parent_grad.data
             if parent_grad.shape != parent.data.shape:
-                parent_grad = _sum_to_input(op, parent_grad, parent)
+                parent_grad = _sum_to_input(op, position, parent_grad, parent)
             if sent is not None:
                 sent.append(_as_tensor(parent_grad))
             key = id(parent)
@@ -495,7 +504,7 @@ def _walk_backward(
                 pending[key] = pending[key] + parent_grad
             else:
                 pending[key] = parent_grad
-                heapq.heappush(waiting, (-parent.op.number, parent))
+                heapq.heappush(waiting, (-parent.op.number, key, parent))
         if sent is not None:
             observe(tensor, _as_tensor(grad), sent)
     return leaves
@@ -515,12 +524,11 @@ def _keep_grad(tensor: Tensor, grad: Tensor, captured: dict[int, Tensor | None] 
         captured[id(tensor)] = grad
 
 
-def _sum_to_input(op: ops.Op, grad: Any, parent: Tensor) -> Any:
+def _sum_to_input(op: ops.Op, position: int, grad: Any, parent: Tensor) -> Any:
     """A broadcast gradient summed back to its input's shape, or a clear error."""
     shape = parent.data.shape
     summed = ops.unbroadcast(grad, shape) if grad.ndim >= len(shape) else grad
     if summed.shape != shape:
-        position = next(i for i, t in enumerate(op.inputs) if t is parent)
         raise ValueError(
             f"{op.name}: backward returned a gradient of shape {grad.shape} for input "
             f"{position} of shape {shape}; a gradient must have its input's shape "

@@ -276,3 +276,13 @@ def test_float64_book_weights_are_cast_to_the_models_float32():
     model.load_book_params({"W1": np.ones((3, 2)), "b1": np.zeros(2)})
     assert model.layers[0].weight.dtype == np.float32
     np.testing.assert_array_equal(model.layers[0].weight.data, np.ones((3, 2)))
+
+
+def test_sequential_runs_indexes_and_counts_the_children_it_has_now():
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert len(seq) == 3 and isinstance(seq[1], nn.ReLU) and len(seq[0:2]) == 2
+    delattr(seq, "2")
+    assert len(seq) == 2 and seq(Tensor(np.ones((1, 2), np.float32))).shape == (1, 3)
+    seq.last = nn.Linear(3, 4)
+    assert len(seq) == 3 and seq(Tensor(np.ones((1, 2), np.float32))).shape == (1, 4)
+    assert len(seq.parameters()) == 4

@@ -383,9 +383,10 @@ def test_a_rule_that_mixes_arrays_and_tensors_still_gives_the_right_gradients():
             return (grad * 3 * self.inputs[0] * self.inputs[0],)  # Tensors, even when plain
 
     x = leaf([2.0, -1.0])
-    grad = minigrad.grad(lambda x: OldStyleCube.apply(x).sum())(x)
-    assert type(grad.data) is np.ndarray
-    np.testing.assert_allclose(grad.data, [12.0, 3.0])
+    OldStyleCube.apply(x).sum().backward()  # plain: the rule gets arrays, returns a Tensor
+    assert type(x.grad.data) is np.ndarray
+    np.testing.assert_allclose(x.grad.data, [12.0, 3.0])
+    x.grad = None
     OldStyleCube.apply(x).sum().backward(create_graph=True)
     first = x.grad
     x.grad = None
@@ -405,6 +406,90 @@ def test_a_backward_that_cannot_take_the_inputs_is_refused_when_the_op_is_define
 
             def backward(self, grad, out):
                 return grad, grad
+
+
+def test_backward_signatures_with_defaults_or_star_inputs_are_accepted():
+    class Scaled(minigrad.ops.Op, register=False):
+        def backward(self, grad, out, a, scale=1.0):
+            return (grad * scale,)
+
+    class Pair(minigrad.ops.Op, register=False):
+        arity = 2
+
+        def backward(self, grad, out, a, *rest):
+            return grad, grad
+
+    assert Scaled.arity == 1 and Pair.arity == 2  # both defined without a TypeError
+    with pytest.raises(TypeError, match="KeywordOnly.backward"):
+
+        class KeywordOnly(minigrad.ops.Op, register=False):
+            def backward(self, grad, out, a, *, k):
+                return (grad,)
+
+    with pytest.raises(TypeError, match=r"write it as backward\(self, grad, out, a, b\)"):
+
+        class TwoInputExp(minigrad.ops.Exp, register=False):
+            arity = 2  # inherits a backward that takes one input
+
+
+def test_an_error_inside_a_backward_rule_names_the_op_and_the_shapes():
+    class ForgotTransposes(minigrad.ops.Op, register=False):
+        name = "forgot_transposes"
+        arity = 2
+
+        def forward(self, a, b):
+            return a @ b
+
+        def backward(self, grad, out, a, b):
+            return grad @ b, a @ grad
+
+    a, b = leaf(np.ones((2, 3))), leaf(np.ones((3, 4)))
+    for create_graph in (False, True):
+        with pytest.raises(
+            minigrad.ops.OpError,
+            match=r"forgot_transposes: backward failed for inputs of shapes \(2, 3\), \(3, 4\) "
+            r"and an output gradient of shape \(2, 4\)",
+        ):
+            ForgotTransposes.apply(a, b).sum().backward(create_graph=create_graph)
+
+
+def test_apply_on_arrays_inside_a_rule_points_to_call():
+    class Softplus(minigrad.ops.Op, register=False):
+        def forward(self, x):
+            return np.logaddexp(0, x)
+
+        def backward(self, grad, out, x):
+            return (grad * minigrad.ops.Sigmoid.apply(x),)  # should be Sigmoid.call(x)
+
+    x = leaf([0.5, -1.0])
+    with pytest.raises(TypeError, match=r"sigmoid.apply takes Tensors; .* write Sigmoid.call"):
+        Softplus.apply(x).sum().backward()
+
+
+def test_an_op_attached_by_hand_is_still_walked_after_every_op_that_uses_it():
+    class HandMadeExp(minigrad.ops.Exp, register=False):
+        @classmethod
+        def apply(cls, *inputs, **params):
+            out = Tensor(np.exp(inputs[0].data), requires_grad=True)
+            op = cls()  # numbered when made, after its inputs' ops
+            op.inputs = inputs
+            out.op = op
+            return out
+
+    x = leaf([0.5, 1.0])
+    y = x * 2.0
+    (HandMadeExp.apply(y) + y).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2.0 * np.exp([1.0, 2.0]) + 2.0)
+
+
+def test_a_wrong_shape_is_blamed_on_the_right_input_when_one_tensor_is_both():
+    class SecondTruncated(minigrad.ops.Mul, register=False):
+        def backward(self, grad, out, a, b):
+            return grad * b, (grad * a)[:1]
+
+    x = leaf(np.ones(3))
+    with pytest.raises(ValueError, match=r"shape \(1,\) for input 1 of shape \(3,\)"):
+        SecondTruncated.apply(x, x).sum().backward()
 
 
 def test_the_gradient_of_a_scalar_leaf_is_an_array_not_a_numpy_scalar():
