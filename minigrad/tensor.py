@@ -485,18 +485,16 @@ def _walk_backward(
             ) from error
         if not retain_graph:
             op.release()
-        sent = [] if observe is not None else None  # what each input was sent, for `observe`
+        sent = []  # what each input was sent, for `observe`
         for position, (parent, parent_grad) in enumerate(zip(inputs, input_grads)):
             if parent_grad is None or not parent.requires_grad:
-                if sent is not None:
-                    sent.append(None)
+                sent.append(None)
                 continue
             if recording != isinstance(parent_grad, Tensor):  # a rule mixed arrays and Tensors
                 parent_grad = _as_tensor(parent_grad) if recording else parent_grad.data
             if parent_grad.shape != parent.data.shape:
                 parent_grad = _sum_to_input(op, position, parent_grad, parent)
-            if sent is not None:
-                sent.append(_as_tensor(parent_grad))
+            sent.append(parent_grad)
             key = id(parent)
             if parent.op is None:
                 if key in leaves:
@@ -507,8 +505,8 @@ def _walk_backward(
             else:
                 pending[key] = parent_grad
                 heapq.heappush(waiting, (-parent.op.number, key, parent))
-        if sent is not None:
-            observe(tensor, _as_tensor(grad), sent)
+        if observe is not None:
+            observe(tensor, _as_tensor(grad), [g if g is None else _as_tensor(g) for g in sent])
     return leaves
 
 
