@@ -465,28 +465,11 @@ def _walk_backward(
         if tensor.retains_grad or captured is not None:
             _keep_grad(tensor, _as_tensor(grad), captured)
         op = tensor.op
-        if op.released:
-            raise RuntimeError(
-                f"backward: the graph through '{op.name}' was already released by an "
-                "earlier backward(); pass retain_graph=True to that first call to "
-                "backpropagate through the same graph again."
-            )
-        inputs = op.inputs
-        try:
-            if recording:
-                input_grads = op.backward(grad, tensor, *inputs)
-            else:
-                input_grads = op.backward(grad, tensor.data, *[t.data for t in inputs])
-        except (ValueError, IndexError, TypeError) as error:
-            shapes = ", ".join(str(t.shape) for t in inputs)
-            raise ops.OpError(
-                f"{op.name or type(op).__name__}: backward failed for inputs of shapes {shapes} "
-                f"and an output gradient of shape {tuple(grad.shape)}: {error}"
-            ) from error
+        input_grads = _run_rule(op, tensor, grad, recording)
         if not retain_graph:
             op.release()
         sent = []  # what each input was sent, for `observe`
-        for position, (parent, parent_grad) in enumerate(zip(inputs, input_grads)):
+        for position, (parent, parent_grad) in enumerate(zip(op.inputs, input_grads)):
             if parent_grad is None or not parent.requires_grad:
                 sent.append(None)
                 continue
@@ -508,6 +491,26 @@ def _walk_backward(
         if observe is not None:
             observe(tensor, _as_tensor(grad), [g if g is None else _as_tensor(g) for g in sent])
     return leaves
+
+
+def _run_rule(op: ops.Op, out: Tensor, grad: Any, recording: bool) -> Sequence[Any]:
+    """The op's backward rule, run on Tensors when recording and on their arrays if not."""
+    if op.released:
+        raise RuntimeError(
+            f"backward: the graph through '{op.name}' was already released by an "
+            "earlier backward(); pass retain_graph=True to that first call to "
+            "backpropagate through the same graph again."
+        )
+    try:
+        if recording:
+            return op.backward(grad, out, *op.inputs)
+        return op.backward(grad, out.data, *[t.data for t in op.inputs])
+    except (ValueError, IndexError, TypeError) as error:
+        shapes = ", ".join(str(t.shape) for t in op.inputs)
+        raise ops.OpError(
+            f"{op.name or type(op).__name__}: backward failed for inputs of shapes {shapes} "
+            f"and an output gradient of shape {tuple(grad.shape)}: {error}"
+        ) from error
 
 
 def _as_tensor(value: Any) -> Tensor:
