@@ -1,8 +1,9 @@
 """minigrad against hand-written NumPy (and PyTorch, if installed), measured side by side.
 
 Same MNIST data, same initial weights, same batch order; runs alternate between
-frameworks after a warm-up epoch, and the ratios of medians are printed. Peak memory is
-measured in a fresh process per framework. Run from the repository root:
+frameworks after a warm-up epoch, and the ratios of the medians and of the fastest runs
+are printed. Peak memory is measured in a fresh process per framework. Run from the
+repository root:
 
     python -m benchmarks.benchmark            # about 2 minutes on 2 cores
     python -m benchmarks.benchmark --epochs 3 --skip-memory

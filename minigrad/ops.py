@@ -39,6 +39,11 @@ class OpError(ValueError, IndexError, TypeError):
     """
 
 
+def constant_tensor(value: Any) -> Tensor:
+    """A Tensor as it is, anything else as a Tensor outside the graph."""
+    return value if isinstance(value, Tensor) else Tensor.wrap(np.asarray(value))
+
+
 class Op:
     """One application of an operation: a node of the graph.
 
@@ -63,6 +68,11 @@ class Op:
     number: int = -1  # recording order: an op's inputs were all made by lower numbers
     saved: Any = None
     released: bool = False
+
+    @property
+    def label(self) -> str:
+        """The op's registered name, or its class name if it has none (for messages)."""
+        return self.name or type(self).__name__
 
     def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -104,8 +114,9 @@ class Op:
         Backward rules use it for what arrays have no method for (`Exp.call(out)`), so
         one rule serves a plain backward (arrays) and a recorded one (Tensors).
         """
-        if isinstance(inputs[0], Tensor):
-            return cls.apply(*inputs, **params)
+        for value in inputs:
+            if isinstance(value, Tensor):  # arrays beside it are constants
+                return cls.apply(*[constant_tensor(v) for v in inputs], **params)
         op = cls.__new__(cls)
         op.__dict__.update(params)
         return op.forward(*inputs)
@@ -158,29 +169,49 @@ class Op:
 
     def explain_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         shown = ", ".join(str(shape) for shape in shapes)
-        return f"{self.name}: cannot apply to input shapes {shown}: {error}"
+        return f"{self.label}: cannot apply to input shapes {shown}: {error}"
 
 
 def check_backward_signature(op: type[Op]) -> None:
     """Refuse, when the class is defined, a backward that cannot take the op's inputs."""
-    parameters = list(inspect.signature(op.backward).parameters.values())[1:]  # after self
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    raw = inspect.getattr_static(op, "backward")
+    parameters = list(inspect.signature(op.backward).parameters.values())
+    if (
+        inspect.isfunction(raw)
+        and parameters
+        and parameters[0].kind is not parameters[0].VAR_POSITIONAL
+    ):
+        parameters = parameters[1:]  # self
+    kinds = inspect.Parameter
+    positional = [
+        p for p in parameters if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
+    ]
     required = [p for p in positional if p.default is p.empty]
-    keyword_only = [p for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
-    takes_any = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    keyword_only = [
+        p.name for p in parameters if p.kind is kinds.KEYWORD_ONLY and p.default is p.empty
+    ]
+    takes_any = any(p.kind is kinds.VAR_POSITIONAL for p in parameters)
+    if keyword_only:
+        raise TypeError(
+            f"{op.__name__}.backward has required keyword-only parameter(s) "
+            f"{', '.join(keyword_only)}; the engine passes only (grad, out, *inputs): "
+            "give them defaults"
+        )
     if op.arity is None:
         fits = takes_any
     else:
         wanted = 2 + op.arity
         fits = len(required) <= wanted and (takes_any or wanted <= len(positional))
-    if fits and not keyword_only:
+    if fits:
         return
     inputs = "*inputs" if op.arity is None else ", ".join("abcdefgh"[: op.arity])
+    hint = ""
+    if op.arity is not None and len(required) > 2:
+        hint = f"; or, if the op takes {len(required) - 2} inputs, set arity = {len(required) - 2}"
     raise TypeError(
-        f"{op.__name__}.backward takes {len(required)} arguments after self; write it as "
-        f"backward(self, grad, out, {inputs}): after the output's gradient and the output "
-        f"come the op's {op.arity if op.arity is not None else 'any number of'} input(s), "
-        "arrays on a plain backward and Tensors when the backward is recorded"
+        f"{op.__name__}.backward takes {len(required)} arguments after self, but the op has "
+        f"arity {op.arity}: write it as backward(self, grad, out, {inputs}), the output's "
+        f"gradient and the output, then the inputs{hint}"
     )
 
 

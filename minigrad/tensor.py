@@ -456,15 +456,16 @@ def _walk_backward(
     if root.op is None:
         return {id(root): (root, upstream)}
     recording = _Recording.enabled
-    pending: dict[int, Any] = {id(root): upstream if recording else upstream.data}
-    waiting = [(-root.op.number, id(root), root)]  # the id breaks ties between copies
+    # Pending gradients are keyed by op: copies of a tensor share the op that made it.
+    pending: dict[int, Any] = {id(root.op): upstream if recording else upstream.data}
+    waiting = [(-root.op.number, id(root.op), root)]
     leaves: dict[int, tuple[Tensor, Any]] = {}
     while waiting:
         tensor = heapq.heappop(waiting)[2]
-        grad = pending.pop(id(tensor))
+        op = tensor.op
+        grad = pending.pop(id(op))
         if tensor.retains_grad or captured is not None:
             _keep_grad(tensor, _as_tensor(grad), captured)
-        op = tensor.op
         input_grads = _run_rule(op, tensor, grad, recording)
         if not retain_graph:
             op.release()
@@ -478,14 +479,22 @@ def _walk_backward(
             if parent_grad.shape != parent.data.shape:
                 parent_grad = _sum_to_input(op, position, parent_grad, parent)
             sent.append(parent_grad)
-            key = id(parent)
             if parent.op is None:
+                key = id(parent)
                 if key in leaves:
                     parent_grad = leaves[key][1] + parent_grad
                 leaves[key] = (parent, parent_grad)
-            elif key in pending:
+                continue
+            key = id(parent.op)
+            if key in pending:
                 pending[key] = pending[key] + parent_grad
             else:
+                if parent.op.number >= op.number:
+                    raise RuntimeError(
+                        f"backward: '{op.label}' was made before its input's op "
+                        f"'{parent.op.label}'; an op must be made after its inputs, as "
+                        "Op.apply and Op.record do"
+                    )
                 pending[key] = parent_grad
                 heapq.heappush(waiting, (-parent.op.number, key, parent))
         if observe is not None:
@@ -497,20 +506,39 @@ def _run_rule(op: ops.Op, out: Tensor, grad: Any, recording: bool) -> Sequence[A
     """The op's backward rule, run on Tensors when recording and on their arrays if not."""
     if op.released:
         raise RuntimeError(
-            f"backward: the graph through '{op.name}' was already released by an "
+            f"backward: the graph through '{op.label}' was already released by an "
             "earlier backward(); pass retain_graph=True to that first call to "
             "backpropagate through the same graph again."
         )
     try:
         if recording:
-            return op.backward(grad, out, *op.inputs)
-        return op.backward(grad, out.data, *[t.data for t in op.inputs])
-    except (ValueError, IndexError, TypeError) as error:
-        shapes = ", ".join(str(t.shape) for t in op.inputs)
+            grads = op.backward(grad, out, *op.inputs)
+        else:
+            grads = op.backward(grad, out.data, *[t.data for t in op.inputs])
+    except (ValueError, IndexError, TypeError, AttributeError) as error:
+        raise ops.OpError(_rule_failure(op, grad, error)) from error
+    if len(grads) != len(op.inputs):
         raise ops.OpError(
-            f"{op.name or type(op).__name__}: backward failed for inputs of shapes {shapes} "
-            f"and an output gradient of shape {tuple(grad.shape)}: {error}"
-        ) from error
+            f"{op.label}: backward returned {len(grads)} gradient(s) for {len(op.inputs)} "
+            "input(s); return one per input, None where an input gets none"
+        )
+    return grads
+
+
+def _rule_failure(op: ops.Op, grad: Any, error: Exception) -> str:
+    """What went wrong in a backward rule, with the op, the shapes and, if it helps, the fix."""
+    shapes = ", ".join(str(t.shape) for t in op.inputs)
+    message = (
+        f"{op.label}: backward failed for inputs of shapes {shapes} and an output "
+        f"gradient of shape {tuple(grad.shape)}: {error}"
+    )
+    if isinstance(error, AttributeError):  # a Tensor method called on an array
+        method = getattr(error, "name", None) or "some_op"
+        maker = ops.OPS[method].__name__ if method in ops.OPS else "SomeOp"
+        message += (
+            f" (a plain backward gives rules arrays: write {maker}.call(x), not x.{method}())"
+        )
+    return message
 
 
 def _as_tensor(value: Any) -> Tensor:
@@ -533,7 +561,7 @@ def _sum_to_input(op: ops.Op, position: int, grad: Any, parent: Tensor) -> Any:
     summed = ops.unbroadcast(grad, shape) if grad.ndim >= len(shape) else grad
     if summed.shape != shape:
         raise ValueError(
-            f"{op.name}: backward returned a gradient of shape {grad.shape} for input "
+            f"{op.label}: backward returned a gradient of shape {grad.shape} for input "
             f"{position} of shape {shape}; a gradient must have its input's shape "
             "(or a shape the input broadcasts to, which the engine sums back)"
         )

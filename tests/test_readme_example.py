@@ -29,3 +29,5 @@ def test_example_and_custom_op_run_and_print_what_the_comments_say():
     assert namespace["W"].grad.shape == (3, 2) and namespace["b"].grad.shape == (2,)
     x = namespace["x"].data
     np.testing.assert_allclose(namespace["y"].data, np.logaddexp(0, x), rtol=1e-6)
+    namespace["y"].sum().backward()  # the rule runs on arrays, via Sigmoid.call
+    np.testing.assert_allclose(namespace["x"].grad.data, 1 / (1 + np.exp(-x)), rtol=1e-6)

@@ -1,5 +1,6 @@
 """Graph semantics of Tensor and backward: what a user relies on beyond each op's rule."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -397,7 +398,7 @@ def test_a_rule_that_mixes_arrays_and_tensors_still_gives_the_right_gradients():
 def test_a_backward_that_cannot_take_the_inputs_is_refused_when_the_op_is_defined():
     with pytest.raises(
         TypeError,
-        match=r"Forgetful.backward takes 2 arguments after self; "
+        match=r"Forgetful.backward takes 2 arguments after self, but the op has arity 2: "
         r"write it as backward\(self, grad, out, a, b\)",
     ):
 
@@ -406,6 +407,62 @@ def test_a_backward_that_cannot_take_the_inputs_is_refused_when_the_op_is_define
 
             def backward(self, grad, out):
                 return grad, grad
+
+
+def test_a_two_input_rule_on_a_one_input_op_is_told_to_set_arity():
+    with pytest.raises(TypeError, match="if the op takes 2 inputs, set arity = 2"):
+
+        class LogAddExp(minigrad.ops.Op, register=False):
+            def backward(self, grad, out, a, b):
+                return grad, grad
+
+
+def test_a_rule_returning_too_few_gradients_is_refused():
+    class ForgetsB(minigrad.ops.Mul, register=False):
+        def backward(self, grad, out, a, b):
+            return (grad * b,)
+
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    for create_graph in (False, True):
+        with pytest.raises(minigrad.ops.OpError, match=r"mul: backward returned 1 gradient\(s\) "):
+            ForgetsB.apply(a, b).sum().backward(create_graph=create_graph)
+
+
+def test_a_tensor_method_called_on_an_array_in_a_rule_is_explained():
+    class Softplus(minigrad.ops.Op, register=False):
+        def forward(self, x):
+            return np.logaddexp(0, x)
+
+        def backward(self, grad, out, x):
+            return (grad * x.sigmoid(),)  # fine on Tensors, not on arrays
+
+    with pytest.raises(minigrad.ops.OpError, match=r"Softplus: backward failed .* Sigmoid.call"):
+        Softplus.apply(leaf([0.5])).sum().backward()
+
+
+def test_call_treats_arrays_beside_a_tensor_as_constants():
+    x = leaf([1.0, 2.0])
+    y = minigrad.ops.Mul.call(x, np.array([3.0, 4.0]))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 4.0])
+    np.testing.assert_allclose(minigrad.ops.Mul.call(np.ones(2), np.full(2, 5.0)), [5.0, 5.0])
+
+
+def test_a_copied_tensor_shares_its_node_and_both_copies_send_gradients():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 2.0
+    (y + copy.copy(y)).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [4.0, 4.0, 4.0])
+
+
+def test_an_op_made_before_its_input_is_refused_with_the_reason():
+    early = minigrad.ops.Exp()  # numbered now, before its input exists
+    x = leaf([0.5])
+    y = x * 2.0
+    out = Tensor(np.exp(y.data), requires_grad=True)
+    early.inputs, out.op = (y,), early
+    with pytest.raises(RuntimeError, match="'exp' was made before its input's op 'mul'"):
+        (out + y).sum().backward()
 
 
 def test_backward_signatures_with_defaults_or_star_inputs_are_accepted():
@@ -419,8 +476,17 @@ def test_backward_signatures_with_defaults_or_star_inputs_are_accepted():
         def backward(self, grad, out, a, *rest):
             return grad, grad
 
-    assert Scaled.arity == 1 and Pair.arity == 2  # both defined without a TypeError
-    with pytest.raises(TypeError, match="KeywordOnly.backward"):
+    class Static(minigrad.ops.Op, register=False):
+        @staticmethod
+        def backward(grad, out, a):
+            return (grad,)
+
+    class Wrapped(minigrad.ops.Op, register=False):
+        backward = staticmethod(lambda *args, **kwargs: (args[0],))
+
+    # all defined without a TypeError
+    assert (Scaled.arity, Pair.arity, Static.arity, Wrapped.arity) == (1, 2, 1, 1)
+    with pytest.raises(TypeError, match="KeywordOnly.backward has required keyword-only .* k;"):
 
         class KeywordOnly(minigrad.ops.Op, register=False):
             def backward(self, grad, out, a, *, k):
