@@ -427,9 +427,7 @@ def backpropagate(
     _Recording.enabled = create_graph
     try:
         for leaf, leaf_grad in _walk_backward(output, upstream, retain, observe).values():
-            leaf_grad = (
-                Tensor.wrap(leaf_grad) if type(leaf_grad) is np.ndarray else _as_tensor(leaf_grad)
-            )
+            leaf_grad = _as_tensor(leaf_grad)
             leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
     finally:
         _Recording.enabled = recording
