@@ -20,7 +20,7 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.files import atomic_path, atomic_write, read_npz
-from minigrad.tensor import Tensor, _Recording, as_array
+from minigrad.tensor import Tensor, as_array, module_scope
 
 __all__ = [
     "MLP",
@@ -135,13 +135,8 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._path:
             return self.forward(*args, **kwargs)
-        # What `with module_scope(self._path)` does, without creating an object per call.
-        outer = _Recording.scope
-        _Recording.scope = outer + (self._path,)
-        try:
+        with module_scope(self._path):
             return self.forward(*args, **kwargs)
-        finally:
-            _Recording.scope = outer
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -319,32 +314,18 @@ class Dropout(Module):
 class Sequential(Module):
     """Modules applied one after the other; the i-th is named "i" (`layers.0.weight`)."""
 
-    _modules: tuple[Module, ...] = ()
-
     def __init__(self, *modules: Module) -> None:
         for index, module in enumerate(modules):
             setattr(self, str(index), module)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        self._list_children()
-
-    def __delattr__(self, name: str) -> None:
-        super().__delattr__(name)
-        self._list_children()
-
-    def _list_children(self) -> None:
-        """Keep the children in order in a tuple: iterating runs on every training step."""
-        object.__setattr__(self, "_modules", tuple(module for _, module in self.named_children()))
-
     def __len__(self) -> int:
-        return len(self._modules)
+        return sum(1 for _ in self.named_children())
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules)
+        return (module for _, module in self.named_children())
 
     def __getitem__(self, index: int | slice) -> Module | list[Module]:
-        return list(self._modules)[index] if isinstance(index, slice) else self._modules[index]
+        return list(self)[index]
 
     def forward(self, x: Any) -> Any:
         for module in self:

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.tensor import Tensor, _Recording
+from minigrad.tensor import Tensor, _Recording, as_operand
 
 OPS: dict[str, type[Op]] = {}
 
@@ -37,11 +37,6 @@ class OpError(ValueError, IndexError, TypeError):
     It is each of the errors NumPy raises for bad inputs, so `except ValueError` (or
     IndexError, TypeError) around minigrad code keeps working.
     """
-
-
-def constant_tensor(value: Any) -> Tensor:
-    """A Tensor as it is, anything else as a Tensor outside the graph."""
-    return value if isinstance(value, Tensor) else Tensor.wrap(np.asarray(value))
 
 
 class Op:
@@ -116,7 +111,7 @@ class Op:
         """
         for value in inputs:
             if isinstance(value, Tensor):  # arrays beside it are constants
-                return cls.apply(*[constant_tensor(v) for v in inputs], **params)
+                return cls.apply(*[as_operand(v, value) for v in inputs], **params)
         op = cls.__new__(cls)
         op.__dict__.update(params)
         return op.forward(*inputs)

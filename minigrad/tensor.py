@@ -423,14 +423,10 @@ def backpropagate(
     after each node's backward, in the order backprop runs (for step-by-step traces)."""
     upstream = _root_grad(output, grad, "backward")
     retain = create_graph if retain_graph is None else retain_graph
-    recording = _Recording.enabled
-    _Recording.enabled = create_graph
-    try:
+    with set_grad_enabled(create_graph):
         for leaf, leaf_grad in _walk_backward(output, upstream, retain, observe).values():
             leaf_grad = _as_tensor(leaf_grad)
             leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
-    finally:
-        _Recording.enabled = recording
 
 
 def _walk_backward(
