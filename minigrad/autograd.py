@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minigrad.tensor import Tensor, as_array, gradients, is_grad_enabled
+from minigrad.tensor import Tensor, gradients, is_grad_enabled
 
 
 def value_and_grad(
@@ -28,7 +28,7 @@ def value_and_grad(
             # A tensor that already requires grad is used as is, so grad(grad(f)) nests,
             # also through a computed argument such as grad(f)(2 * x).
             if not (isinstance(arg, Tensor) and arg.requires_grad):
-                arg = Tensor(as_array(arg), requires_grad=True)
+                arg = Tensor(arg, requires_grad=True)
             args[position] = arg
             leaves.append(arg)
         value = f(*args)
@@ -45,9 +45,11 @@ def value_and_grad(
 
 def _grads_of(value: Tensor, leaves: list[Tensor]) -> tuple[Tensor, ...]:
     """Gradients for every argument; zeros where `value` does not depend on one."""
-    if not value.requires_grad:
-        return tuple(Tensor.wrap(leaf.data * 0) for leaf in leaves)
-    found = gradients(value, leaves, create_graph=is_grad_enabled())
+    found = (
+        gradients(value, leaves, create_graph=is_grad_enabled())
+        if value.requires_grad
+        else [None] * len(leaves)
+    )
     return tuple(
         g if g is not None else Tensor.wrap(leaf.data * 0) for g, leaf in zip(found, leaves)
     )

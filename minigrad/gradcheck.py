@@ -356,10 +356,12 @@ class Checker:
                 for half in halves
             ]
             candidates = halves[int(np.argmax(excess))]
-        element = tuple(int(k) for k in np.unravel_index(int(candidates[0]), tensor.shape))
+        element = _unravel(int(candidates[0]), tensor.shape)
         # Numeric rows equal to the analytic ones except at that element: only it is judged.
         numeric = analytic.copy()
-        numeric[(0,) + element] = self.numeric_rows(i, {o: v}, [element])[o][(0,) + element]
+        numeric[(0,) + element] = self.numeric_rows(i, {o: v}, {o: out.shape}, [element])[o][
+            (0,) + element
+        ]
         report = self.compare(i, o, analytic, numeric, out.shape, v)
         if report is not None:
             report.bisected = True
@@ -394,7 +396,9 @@ class Checker:
         failures = []
         for i in sorted({i for i, _ in pairs}):
             wanted_outputs = {o: projections[o] for ii, o in pairs if ii == i}
-            numeric = self.numeric_rows(i, wanted_outputs)
+            numeric = self.numeric_rows(
+                i, wanted_outputs, {o: outputs[o].shape for o in wanted_outputs}
+            )
             for o, projection in wanted_outputs.items():
                 analytic = self.analytic_rows(outputs[o], i, projection)
                 report = self.compare(i, o, analytic, numeric[o], outputs[o].shape, projection)
@@ -415,13 +419,16 @@ class Checker:
         return rows
 
     def numeric_rows(
-        self, i: int, projections: dict[int, np.ndarray | None], elements: list | None = None
+        self,
+        i: int,
+        projections: dict[int, np.ndarray | None],
+        shapes: dict[int, tuple[int, ...]],
+        elements: list | None = None,
     ) -> dict:
         """Central-difference rows for input i (at every element, or only at `elements`),
         for every output in `projections`."""
         tensor = self.inputs[i]
         steps = step_sizes(tensor.data, self.eps)
-        shapes = {o: out.shape for o, out in enumerate(self.values()) if o in projections}
         rows = {
             o: np.zeros((1 if v is not None else int(np.prod(shapes[o])),) + tensor.shape)
             for o, v in projections.items()
@@ -456,7 +463,8 @@ class Checker:
             if projection is not None
             else np.eye(1, error.shape[0], row).reshape(out_shape)
         )
-        taylor = self.taylor(i, o, element, seed, float(analytic[worst]))
+        value = self.values()[o]
+        taylor = self.taylor(i, o, element, seed, value, float(analytic[worst]))
         return GradcheckReport(
             function=self.function,
             input_index=i,
@@ -474,14 +482,16 @@ class Checker:
             order=self.order,
             output_projected=projection is not None,
             taylor=taylor,
-            remainder_order=remainder_order(taylor, self._rounding_floor(o, seed)),
+            remainder_order=remainder_order(
+                taylor, 1e-12 * max(1.0, float(np.sum(np.abs(seed * value))))
+            ),
         )
 
-    def taylor(self, i, o, element, seed, analytic) -> tuple[tuple[float, float], ...]:
+    def taylor(self, i, o, element, seed, value, analytic) -> tuple[tuple[float, float], ...]:
         """|f(x + h e) - f(x) - h * analytic| along the worst element, for shrinking h."""
         tensor = self.inputs[i]
         scale = max(1.0, abs(float(tensor.data[element])))
-        base = float(np.sum(seed * self.values()[o]))
+        base = float(np.sum(seed * value))
         remainders = []
         for step in TAYLOR_STEPS:
             shift = np.zeros(tensor.shape)
@@ -489,9 +499,6 @@ class Checker:
             moved = float(np.sum(seed * self._shifted(i, shift)[o]))
             remainders.append((step * scale, abs(moved - base - step * scale * analytic)))
         return tuple(remainders)
-
-    def _rounding_floor(self, o: int, seed: np.ndarray) -> float:
-        return 1e-12 * max(1.0, float(np.sum(np.abs(seed * self.values()[o]))))
 
 
 def _reaches_an_input(outputs: Sequence[Tensor], inputs: Sequence[Tensor]) -> bool:
@@ -701,8 +708,8 @@ def numerical_jacobian(fn: Callable[..., Tensor], x: Tensor, eps: float = 1e-6) 
     _warn_if_float32([x], "numerical_jacobian")
     (leaf,) = float64_leaves([Tensor(x.data, requires_grad=True, name=x.name)])
     check = Checker(fn, [leaf], function_name(fn), eps, 0.0, 0.0)
-    rows = check.numeric_rows(0, {0: None})[0]
     out_shape = check.values()[0].shape
+    rows = check.numeric_rows(0, {0: None}, {0: out_shape})[0]
     return rows.reshape(out_shape + leaf.shape)
 
 

@@ -187,15 +187,14 @@ class _Arguments:
                 "minigrad.testing does not know how to draw; use one of the signatures "
                 "listed in minigrad.ops"
             )
-        return arguments(self, op)
+        return arguments(self, op, dict(op.examples))
 
 
 def _at_least_1d(value: np.ndarray) -> bool:
     return value.ndim >= 1
 
 
-def _elementwise(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _elementwise(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     return [b.operand(op, 0, params)], params
 
 
@@ -220,8 +219,7 @@ def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
         return False
 
 
-def _broadcast(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _broadcast(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     first = b.operand(op, 0, params)
     shape = b.values[first].shape
     second = b.operand(op, 1, params, lambda v: _broadcasts(v.shape, shape), _partner_shape(shape))
@@ -231,16 +229,14 @@ def _broadcast(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
     return [first, second], params
 
 
-def _axis(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _axis(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
     ndim = b.values[x].ndim
     params["axis"] = b.draw(st.integers(-ndim, ndim - 1))
     return [x], params
 
 
-def _reduce(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _reduce(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     x = b.operand(op, 0, params)
     params.update(axis=b.draw(_axes_param(b.values[x].ndim)), keepdims=b.draw(st.booleans()))
     return [x], params
@@ -255,10 +251,9 @@ def _matmul_fits(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
         return False
 
 
-def _matmul(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
+def _matmul(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     """Vectors and matrices on either side, and stacks of matrices whose batch axes
     broadcast."""
-    params = dict(op.examples)
     left = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
     shape = b.values[left].shape
     inner = shape[-1]
@@ -268,8 +263,7 @@ def _matmul(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
     return [left, right], params
 
 
-def _linear(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _linear(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_dims=2, max_side=SIDE))
     n_in = b.values[x].shape[-1]
     weight = b.operand(
@@ -284,8 +278,7 @@ def _linear(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
     return [x, weight, bias], params
 
 
-def _reshape(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _reshape(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     x = b.operand(op, 0, params)
     size = b.values[x].size
     first = b.draw(st.sampled_from([d for d in range(1, size + 1) if size % d == 0]))
@@ -293,22 +286,19 @@ def _reshape(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
     return [x], params
 
 
-def _flatten(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _flatten(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
     params["start_axis"] = b.draw(st.integers(0, b.values[x].ndim - 1))
     return [x], params
 
 
-def _transpose(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _transpose(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
     params["axes"] = tuple(b.draw(st.permutations(range(b.values[x].ndim))))
     return [x], params
 
 
-def _broadcast_to(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _broadcast_to(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     x = b.operand(op, 0, params)
     shape = b.values[x].shape
     target = tuple(b.draw(st.integers(1, SIDE)) if n == 1 else n for n in shape)
@@ -318,16 +308,14 @@ def _broadcast_to(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
     return [x], params
 
 
-def _getitem(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = dict(op.examples)
+def _getitem(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
     params["index"] = b.draw(_index(b.values[x].shape))
     return [x], params
 
 
-def _index_add(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
+def _index_add(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     """The result's shape and the index come first: the values must fit where they go."""
-    params = dict(op.examples)
     shape = b.draw(shapes(min_dims=1, max_side=SIDE))
     params.update(shape=shape, index=b.draw(_index(shape)))
     slot = np.zeros(shape)[params["index"]].shape
@@ -344,9 +332,8 @@ def _joinable(shape: tuple[int, ...], axis: int, stacking: bool) -> Callable:
     )
 
 
-def _join(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
+def _join(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
     """concatenate (same shape but along the axis) and stack (same shape)."""
-    params = dict(op.examples)
     stacking = op.signature == "stack"
     first_shape = shapes(min_dims=1, max_dims=2, max_side=SIDE)
     first = b.operand(op, 0, params, _at_least_1d, first_shape)
@@ -365,8 +352,8 @@ def _join(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
     return [first, *others], params
 
 
-def _cross_entropy(b: _Arguments, op: type[Op]) -> tuple[list[str], dict]:
-    params = {"reduction": b.draw(st.sampled_from(["mean", "sum", "none"]))}
+def _cross_entropy(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
+    params["reduction"] = b.draw(st.sampled_from(["mean", "sum", "none"]))
     logits_shape = st.tuples(st.integers(1, SIDE), st.integers(2, SIDE + 1))
     logits = b.operand(op, 0, params, lambda v: v.ndim == 2 and v.shape[1] >= 2, logits_shape)
     batch, classes = b.values[logits].shape
