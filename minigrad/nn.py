@@ -56,7 +56,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, name: str | None = None) -> None:
-        super().__init__(as_array(data), requires_grad=True, name=name)
+        super().__init__(data, requires_grad=True, name=name)
 
     def __repr__(self) -> str:
         return "Parameter" + super().__repr__().removeprefix("Tensor")
@@ -118,6 +118,21 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def _adopt(path: str, name: str, value: Any) -> None:
+    """Name a Parameter, or re-root a sub-Module, held as attribute `name` of module `path`."""
+    if isinstance(value, Parameter):
+        value.name = _join(path, name)
+    elif isinstance(value, Module):
+        value._set_path(_join(path, name))
+
+
+def _copy_into(caller: str, targets: Mapping[str, Parameter], given: Mapping[str, Any]) -> None:
+    """Copy `given` into `targets` by name, after checking every name and shape."""
+    shapes = {name: parameter.shape for name, parameter in targets.items()}
+    for name, array in _check_arrays(caller, shapes, given).items():
+        targets[name].data[...] = array
+
+
 class Module:
     """Base class of layers and models: subclass it and write `forward`.
 
@@ -140,18 +155,12 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if isinstance(value, Parameter):
-            value.name = _join(self._path, name)
-        elif isinstance(value, Module):
-            value._set_path(_join(self._path, name))
+        _adopt(self._path, name, value)
 
     def _set_path(self, path: str) -> None:
         object.__setattr__(self, "_path", path)
         for name, value in vars(self).items():
-            if isinstance(value, Parameter):
-                value.name = _join(path, name)
-            elif isinstance(value, Module):
-                value._set_path(_join(path, name))
+            _adopt(path, name, value)
 
     # ----- what a module holds ------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -203,11 +212,7 @@ class Module:
         Nothing is changed unless every name and shape fits; otherwise `StateDictError`
         lists every missing, unexpected and wrong-shaped entry.
         """
-        parameters = dict(self.named_parameters())
-        shapes = {name: parameter.shape for name, parameter in parameters.items()}
-        arrays = _check_arrays(f"{type(self).__name__}.load_state_dict", shapes, state)
-        for name, array in arrays.items():
-            parameters[name].data[...] = array
+        _copy_into(f"{type(self).__name__}.load_state_dict", dict(self.named_parameters()), state)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write `state_dict()` to an `.npz` file, atomically (never a half-written file)."""
@@ -389,13 +394,16 @@ class MLP(Module):
         y = last(h)
         return ACTIVATIONS[self.output_activation](y) if self.output_activation else y
 
+    def _book_parameters(self) -> dict[str, Parameter]:
+        """The parameters under the book's names: W1, b1, W2, b2, ..."""
+        named = {}
+        for number, layer in enumerate(self.layers, start=1):
+            named[f"W{number}"], named[f"b{number}"] = layer.weight, layer.bias
+        return named
+
     def book_params(self) -> dict[str, np.ndarray]:
         """The weights under the book's names W1, b1, W2, ... (copies), for its code."""
-        params = {}
-        for number, layer in enumerate(self.layers, start=1):
-            params[f"W{number}"] = layer.weight.data.copy()
-            params[f"b{number}"] = layer.bias.data.copy()
-        return params
+        return {name: p.data.copy() for name, p in self._book_parameters().items()}
 
     def load_book_params(self, params: Mapping[str, Any]) -> MLP:
         """Load weights stored under the book's names (W1, b1, W2, b2, ...), layer by layer.
@@ -403,14 +411,7 @@ class MLP(Module):
         This is how weights trained elsewhere (a NumPy TwoLayerNet's `params`, or the book's
         `sample_weight.pkl` once converted to `.npz`) run in minigrad.
         """
-        shapes = {}
-        for number, layer in enumerate(self.layers, start=1):
-            shapes[f"W{number}"] = layer.weight.shape
-            shapes[f"b{number}"] = layer.bias.shape
-        arrays = _check_arrays("MLP.load_book_params", shapes, params)
-        for number, layer in enumerate(self.layers, start=1):
-            layer.weight.data[...] = arrays[f"W{number}"]
-            layer.bias.data[...] = arrays[f"b{number}"]
+        _copy_into("MLP.load_book_params", self._book_parameters(), params)
         return self
 
     def extra_repr(self) -> str:

@@ -339,8 +339,7 @@ def draw_graphs(folder: Path, model: MnistMLP, x: np.ndarray, t: np.ndarray) -> 
         print(f"note: no graph pictures ({error}); pip install -e '.[viz]'")
         return []
     images = Tensor(x[:GRAPH_BATCH], name="x")
-    labels = Tensor(t[:GRAPH_BATCH], name="t")
-    loss = model.loss(model(images), labels.data)
+    loss = model.loss(model(images), t[:GRAPH_BATCH])
     loss.name = "loss"
     loss.backward(retain_graph=True)
     written = []

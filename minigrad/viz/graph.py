@@ -569,27 +569,10 @@ def render(graph: graphviz.Digraph, path: str | Path) -> str:
     return str(path)
 
 
-def draw(
-    *outputs: Tensor,
-    path: str | Path = "graph.svg",
-    show_values: bool = False,
-    show_grads: bool = True,
-    collapse: bool = False,
-    checks: Iterable[Any] | None = None,
-    trace: BackwardTrace | None = None,
-    **options: Any,
-) -> str:
+def draw(*outputs: Tensor, path: str | Path = "graph.svg", **options: Any) -> str:
     """Render the graph of `outputs` to svg, png or pdf (by the extension) and return the path.
 
-    `.dot`/`.gv` write the DOT text and need no Graphviz install. `options` go to `to_dot`.
+    `.dot`/`.gv` write the DOT text and need no Graphviz install. `options` go to `to_dot`
+    (show_values, show_grads, collapse, checks, trace, ...).
     """
-    graph = to_dot(
-        *outputs,
-        show_values=show_values,
-        show_grads=show_grads,
-        collapse=collapse,
-        checks=checks,
-        trace=trace,
-        **options,
-    )
-    return render(graph, path)
+    return render(to_dot(*outputs, **options), path)
