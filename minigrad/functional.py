@@ -175,12 +175,7 @@ def _check_targets(caller: str, scores: Tensor, target: Tensor) -> None:
                 f"{caller}: integer labels must have shape ({scores.shape[0]},) to match "
                 f"scores {scores.shape}, got {target.shape}"
             )
-        # As unsigned numbers negative labels are huge, so one max() checks both ends.
-        if target.size and target.data.astype(np.uint64).max() >= scores.shape[1]:
-            raise ValueError(
-                f"{caller}: labels must lie in 0..{scores.shape[1] - 1}, got "
-                f"{target.data.min()}..{target.data.max()}"
-            )
+        ops.check_labels(caller, target.data, scores.shape[1])
     elif target.shape != scores.shape:
         raise ValueError(
             f"{caller}: target of shape {target.shape} must be integer labels "

@@ -88,7 +88,12 @@ class Op:
             op.__dict__.update(params)
             op.arguments = params
         try:
-            data = op.forward(*[t.data for t in inputs])
+            if len(inputs) == 1:  # the common arities spelled out: a list per op costs
+                data = op.forward(inputs[0].data)
+            elif len(inputs) == 2:
+                data = op.forward(inputs[0].data, inputs[1].data)
+            else:
+                data = op.forward(*[t.data for t in inputs])
         except OpError:
             raise
         except (ValueError, IndexError, TypeError, AttributeError) as error:
@@ -792,6 +797,15 @@ def check_reduction(op_name: str, reduction: str, allowed: tuple[str, ...]) -> N
         raise OpError(f"{op_name}: reduction must be one of {allowed}, got {reduction!r}")
 
 
+def check_labels(op_name: str, labels: np.ndarray, classes: int) -> None:
+    """Refuse a label outside 0..classes-1 (NumPy indexing would wrap a negative one)."""
+    # As unsigned numbers negative labels are huge, so one max() checks both ends.
+    if labels.size and labels.astype(np.uint64).max() >= classes:
+        raise OpError(
+            f"{op_name}: labels must lie in 0..{classes - 1}, got {labels.min()}..{labels.max()}"
+        )
+
+
 def batch_size(shape: tuple[int, ...]) -> int:
     """The first axis counts examples; a scalar is one example."""
     return shape[0] if shape else 1
@@ -818,6 +832,7 @@ class SoftmaxCrossEntropy(Op):
         exps /= sums
         self.saved = exps  # softmax(logits), which backward needs
         if target.dtype.kind in "iu":  # -log softmax at the label, row by row
+            check_labels(self.name, target, logits.shape[1])  # checked here for replay too
             losses = np.log(sums[:, 0]) - shifted[np.arange(len(target)), target]
         else:
             losses = -(target * (shifted - np.log(sums))).sum(axis=1)

@@ -6,9 +6,9 @@ Every op lives in `minigrad.ops`; the operators below only dispatch to it.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 from collections.abc import Callable, Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -455,44 +455,44 @@ def _walk_backward(
     waiting = [(-root.op.number, id(root.op), root)]
     leaves: dict[int, tuple[Tensor, Any]] = {}
     while waiting:
-        tensor = heapq.heappop(waiting)[2]
+        _, key, tensor = heappop(waiting)
         op = tensor.op
-        grad = pending.pop(id(op))
+        grad = pending.pop(key)
         if tensor.retains_grad or captured is not None:
             _keep_grad(tensor, _as_tensor(grad), captured)
         input_grads = _run_rule(op, tensor, grad, recording)
         if not retain_graph:
             op.release()
-        sent = []  # what each input was sent, for `observe`
+        sent = [None] * len(input_grads) if observe is not None else None  # for `observe`
         for position, (parent, parent_grad) in enumerate(zip(op.inputs, input_grads)):
             if parent_grad is None or not parent.requires_grad:
-                sent.append(None)
                 continue
             if recording != isinstance(parent_grad, Tensor):  # a rule mixed arrays and Tensors
                 parent_grad = _as_tensor(parent_grad) if recording else parent_grad.data
             if parent_grad.shape != parent.data.shape:
                 parent_grad = _sum_to_input(op, position, parent_grad, parent)
-            sent.append(parent_grad)
-            if parent.op is None:
+            if sent is not None:
+                sent[position] = _as_tensor(parent_grad)
+            parent_op = parent.op
+            if parent_op is None:
                 key = id(parent)
-                if key in leaves:
-                    parent_grad = leaves[key][1] + parent_grad
-                leaves[key] = (parent, parent_grad)
+                leaf = leaves.get(key)
+                leaves[key] = (parent, parent_grad if leaf is None else leaf[1] + parent_grad)
                 continue
-            key = id(parent.op)
+            key = id(parent_op)
             if key in pending:
                 pending[key] = pending[key] + parent_grad
-            else:
-                if parent.op.number >= op.number:
-                    raise RuntimeError(
-                        f"backward: '{op.label}' was made before its input's op "
-                        f"'{parent.op.label}'; an op must be made after its inputs, as "
-                        "Op.apply and Op.record do"
-                    )
-                pending[key] = parent_grad
-                heapq.heappush(waiting, (-parent.op.number, key, parent))
+                continue
+            if parent_op.number >= op.number:
+                raise RuntimeError(
+                    f"backward: '{op.label}' was made before its input's op "
+                    f"'{parent_op.label}'; an op must be made after its inputs, as "
+                    "Op.apply and Op.record do"
+                )
+            pending[key] = parent_grad
+            heappush(waiting, (-parent_op.number, key, parent))
         if observe is not None:
-            observe(tensor, _as_tensor(grad), [g if g is None else _as_tensor(g) for g in sent])
+            observe(tensor, _as_tensor(grad), sent)
     return leaves
 
 
@@ -504,16 +504,21 @@ def _run_rule(op: ops.Op, out: Tensor, grad: Any, recording: bool) -> Sequence[A
             "earlier backward(); pass retain_graph=True to that first call to "
             "backpropagate through the same graph again."
         )
+    inputs = op.inputs
     try:
         if recording:
-            grads = op.backward(grad, out, *op.inputs)
+            grads = op.backward(grad, out, *inputs)
+        elif len(inputs) == 2:  # the common arities spelled out: a list per node costs
+            grads = op.backward(grad, out.data, inputs[0].data, inputs[1].data)
+        elif len(inputs) == 1:
+            grads = op.backward(grad, out.data, inputs[0].data)
         else:
-            grads = op.backward(grad, out.data, *[t.data for t in op.inputs])
+            grads = op.backward(grad, out.data, *[t.data for t in inputs])
     except (ValueError, IndexError, TypeError, AttributeError) as error:
         raise ops.OpError(_rule_failure(op, grad, error)) from error
-    if len(grads) != len(op.inputs):
+    if len(grads) != len(inputs):
         raise ops.OpError(
-            f"{op.label}: backward returned {len(grads)} gradient(s) for {len(op.inputs)} "
+            f"{op.label}: backward returned {len(grads)} gradient(s) for {len(inputs)} "
             "input(s); return one per input, None where an input gets none"
         )
     return grads
