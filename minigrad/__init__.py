@@ -5,6 +5,7 @@ from minigrad.autograd import grad, value_and_grad
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.locate import check_nodes, locate_gradient_errors
 from minigrad.ops import OPS, Op, OpError
+from minigrad.replay import replay
 from minigrad.tensor import (
     Tensor,
     enable_grad,
@@ -34,6 +35,7 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "replay",
     "set_grad_enabled",
     "value_and_grad",
 ]
