@@ -27,7 +27,7 @@ import numpy as np
 import minigrad.functional as F
 from benchmarks import numpy_reference as ref
 from dataset.mnist import load_mnist
-from minigrad import Tensor, nn, no_grad, optim
+from minigrad import Tensor, nn, no_grad, optim, replay
 from minigrad.gradcheck import gradcheck
 
 RELU_SIZES, RELU_BATCH, RELU_LR = [784, 100, 10], 100, 0.1
@@ -62,6 +62,16 @@ def minigrad_sigmoid_epoch(model: nn.MLP, opt: optim.SGD, x, t_onehot, order) ->
         loss.backward()
         opt.step()
         loss_sum += loss.item()
+    return loss_sum / len(order)
+
+
+def replayed_epoch(step: replay, opt: optim.SGD, x, targets, order) -> float:
+    """An epoch through `minigrad.replay`: the same step, its graph re-run from a plan."""
+    loss_sum = 0.0
+    for batch in order:
+        opt.zero_grad()
+        loss_sum += step(x[batch], targets[batch]).item()
+        opt.step()
     return loss_sum / len(order)
 
 
@@ -248,11 +258,15 @@ def main(argv: list[str] | None = None) -> None:
     numpy_params = {k: v.copy() for k, v in start.items()}
     model = minigrad_model(start, "relu")
     opt = optim.SGD(model.parameters(), lr=RELU_LR)
+    replayed = minigrad_model(start, "relu")
+    replayed_opt = optim.SGD(replayed.parameters(), lr=RELU_LR)
+    relu_step = replay(lambda images, labels: F.softmax_cross_entropy(replayed(images), labels))
     sides = {
         "NumPy (hand-written)": lambda: ref.train_epoch_relu_mlp(
             numpy_params, x, t, relu_order, RELU_LR
         ),
         "minigrad": lambda: minigrad_relu_epoch(model, opt, x, t, relu_order),
+        "minigrad replay": lambda: replayed_epoch(relu_step, replayed_opt, x, t, relu_order),
     }
     torch = torch_side(start, x, t, relu_order)
     if torch:
@@ -270,12 +284,20 @@ def main(argv: list[str] | None = None) -> None:
     numpy_params = {k: v.copy() for k, v in start.items()}
     model = minigrad_model(start, "sigmoid", output_activation="sigmoid")
     opt = optim.SGD(model.parameters(), lr=SIGMOID_LR)
+    replayed = minigrad_model(start, "sigmoid", output_activation="sigmoid")
+    replayed_opt = optim.SGD(replayed.parameters(), lr=SIGMOID_LR)
+    sigmoid_step = replay(
+        lambda images, targets: F.mean_squared_error(replayed(images), targets, reduction="mean")
+    )
     times = alternate(
         {
             "NumPy (hand-written)": lambda: ref.train_epoch_sigmoid_mse(
                 numpy_params, x, t_onehot, sigmoid_order, SIGMOID_LR
             ),
             "minigrad": lambda: minigrad_sigmoid_epoch(model, opt, x, t_onehot, sigmoid_order),
+            "minigrad replay": lambda: replayed_epoch(
+                sigmoid_step, replayed_opt, x, t_onehot, sigmoid_order
+            ),
         },
         args.epochs,
     )
@@ -293,6 +315,12 @@ def main(argv: list[str] | None = None) -> None:
         w_t.grad = b_t.grad = None
         (x_t @ w_t + b_t).sigmoid().sum().backward()
 
+    tiny_step = replay(lambda x_batch: (x_batch @ w_t + b_t).sigmoid().sum())
+
+    def tiny_replayed():
+        w_t.grad = b_t.grad = None
+        tiny_step(tiny_x)
+
     calls = 2000
     times = alternate(
         {
@@ -300,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
                 lambda: ref.tiny_forward_backward(tiny_x, tiny_w, tiny_b), number=calls
             ),
             "minigrad": lambda: timeit.timeit(tiny_minigrad, number=calls),
+            "minigrad replay": lambda: timeit.timeit(tiny_replayed, number=calls),
         },
         args.epochs * 4,
     )
@@ -353,15 +382,19 @@ def main(argv: list[str] | None = None) -> None:
         f"median {statistics.median(seconds):.3f} s"
     )
 
-    print("\nsummary, minigrad / NumPy: medians (fastest runs)  target")
+    print("\nsummary, minigrad / NumPy: medians (fastest runs)")
+    print(f"  {'':22} {'eager':>15} {'replay':>15}  target")
     for label, measured, target in (
         ("784-100-10 batch 100", ratios, 1.05),
         ("784-30-10 batch 10", ratios_sigmoid, 1.5),
         ("tiny graph", tiny, 2.2),
         ("inference 10k", inference, 1.1),
     ):
-        median, fastest = measured["minigrad"]
-        print(f"  {label:22} {median:.3f} ({fastest:.3f})  <= {target}")
+        cells = [
+            f"{measured[side][0]:.3f} ({measured[side][1]:.3f})" if side in measured else "-"
+            for side in ("minigrad", "minigrad replay")
+        ]
+        print(f"  {label:22} {cells[0]:>15} {cells[1]:>15}  <= {target}")
     if not args.skip_memory:
         measure_memory(max(args.epochs, 2))
 
