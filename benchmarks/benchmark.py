@@ -32,6 +32,7 @@ from minigrad.gradcheck import gradcheck
 
 RELU_SIZES, RELU_BATCH, RELU_LR = [784, 100, 10], 100, 0.1
 SIGMOID_SIZES, SIGMOID_BATCH, SIGMOID_LR = [784, 30, 10], 10, 3.0
+MEMORY_RUNS = ("numpy", "minigrad", "replay")
 STEPS_PER_EPOCH = 600  # of the ReLU configuration; the sigmoid one sees the same 6,000 images
 
 
@@ -183,10 +184,15 @@ def memory_run(framework: str, epochs: int) -> dict[str, float]:
     after_data = resident_mb()
     if framework == "numpy":
         run = lambda: ref.train_epoch_relu_mlp(params, x, t, order, RELU_LR)  # noqa: E731
-    else:
+    elif framework == "minigrad":
         model = minigrad_model(params, "relu")
         opt = optim.SGD(model.parameters(), lr=RELU_LR)
         run = lambda: minigrad_relu_epoch(model, opt, x, t, order)  # noqa: E731
+    else:
+        model = minigrad_model(params, "relu")
+        opt = optim.SGD(model.parameters(), lr=RELU_LR)
+        step = replay(lambda images, labels: F.softmax_cross_entropy(model(images), labels))
+        run = lambda: replayed_epoch(step, opt, x, t, order)  # noqa: E731
     reset_peak()
     resident = []
     for _ in range(epochs):
@@ -202,7 +208,7 @@ def memory_run(framework: str, epochs: int) -> dict[str, float]:
 
 def measure_memory(epochs: int) -> None:
     results = {}
-    for framework in ("numpy", "minigrad"):
+    for framework in MEMORY_RUNS:
         output = subprocess.run(
             [
                 sys.executable,
@@ -226,9 +232,12 @@ def measure_memory(epochs: int) -> None:
             f"  {name:10} {r['after_data']:11.1f} {r['first']:9.1f} {r['last']:9.1f} "
             f"{r['peak']:14.1f}"
         )
-    numpy_peak, mg = results["numpy"]["peak"], results["minigrad"]
-    print(f"  peak ratio minigrad / NumPy: {mg['peak'] / numpy_peak:.3f}")
-    print(f"  minigrad growth from epoch 1 to {epochs}: {mg['last'] - mg['first']:+.1f} MB")
+    for name in MEMORY_RUNS[1:]:
+        run = results[name]
+        print(
+            f"  {name}: peak / NumPy's {run['peak'] / results['numpy']['peak']:.3f}, "
+            f"growth from epoch 1 to {epochs}: {run['last'] - run['first']:+.1f} MB"
+        )
 
 
 # ----- the configurations ------------------------------------------------------------------
@@ -236,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
     parser.add_argument("--skip-memory", action="store_true", help="skip the memory runs")
-    parser.add_argument("--memory-run", choices=["numpy", "minigrad"], help=argparse.SUPPRESS)
+    parser.add_argument("--memory-run", choices=MEMORY_RUNS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_run:
         print(json.dumps(memory_run(args.memory_run, max(args.epochs, 2))))
