@@ -7,10 +7,15 @@ eager step spends as long creating nodes and walking them as NumPy spends comput
 The first two calls with given argument shapes run eagerly (`loss_fn(*args)`, then
 `backward()`) and keep their graphs. If both calls built the same graph (same ops, same
 params, same constants), later calls re-run just those ops' `forward` on the new arrays and
-their backward rules in the order the eager backward uses: the same gradients, bit for bit,
-with no Tensor, Op or heap per step. If the graphs differ, because the step draws random
-masks (dropout) or computes part of its graph from the arguments outside minigrad's ops,
-the step keeps running eagerly, with a warning that says which input of which op changed.
+their backward rules in the order the eager backward uses, with no Op, graph walk or heap
+per step. If the graphs differ, because the step draws random masks (dropout) or computes
+part of its graph from the arguments outside minigrad's ops, the step keeps running
+eagerly, with a warning that says which input of which op changed.
+
+Only those first two calls are compared: from then on the graph is frozen, constants and
+which tensors require grad included. Given that, the loss and gradients are the eager
+ones, bit for bit. A step whose constants change later (a number read from a closure, a
+value computed from the parameters) must not be replayed.
 """
 
 from __future__ import annotations
@@ -22,15 +27,16 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops import Op, unbroadcast
-from minigrad.tensor import Tensor, _as_tensor, _root_grad, as_array
+from minigrad.tensor import Tensor, _as_tensor, _root_grad, is_grad_enabled
 
 
 class replay:
     """Wrap `loss_fn(*args) -> scalar Tensor`; calling it returns the loss (cut from the
     graph) after adding its gradients into every parameter's `.grad`, like `backward()`.
 
-    Arguments are arrays (or Tensors, whose data is taken): the images and labels of a
-    batch. Each new combination of argument shapes and dtypes is traced twice first.
+    Arguments are data, the images and labels of a batch: arrays, or Tensors whose data is
+    taken (they get no gradient). Each new combination of argument shapes and dtypes is
+    traced twice first. Under `no_grad()` the step just computes the loss.
     """
 
     def __init__(self, loss_fn: Callable[..., Tensor]) -> None:
@@ -39,7 +45,9 @@ class replay:
         self.first_traces: dict[tuple, _Trace] = {}
 
     def __call__(self, *args: Any) -> Tensor:
-        arrays = [arg if type(arg) is np.ndarray else as_array(arg) for arg in args]
+        arrays = [arg.data if isinstance(arg, Tensor) else np.asarray(arg) for arg in args]
+        if not is_grad_enabled():  # a validation loss: no gradients, nothing to replay
+            return self.loss_fn(*[Tensor.wrap(array) for array in arrays])
         key = tuple([(array.shape, array.dtype) for array in arrays])
         plan = self.plans.get(key)
         if plan is not None:
@@ -57,7 +65,8 @@ class replay:
                 f"replay: {difference} between two calls with the same shapes, so this "
                 "step runs eagerly. Replay needs the same graph every call: its constants "
                 "must not be drawn at random (dropout) or computed from the arguments "
-                "outside minigrad's ops.",
+                "outside minigrad's ops (casting a float64 batch to float32 is such a "
+                "computation: pass float32).",
                 stacklevel=2,
             )
             self.plans[key] = None
@@ -74,9 +83,9 @@ class _Trace:
     def __init__(self, loss_fn: Callable[..., Tensor], arrays: list[np.ndarray]) -> None:
         self.arguments = [Tensor.wrap(array) for array in arrays]
         output = loss_fn(*self.arguments)
-        if not isinstance(output, Tensor) or output.size != 1:
+        if not isinstance(output, Tensor) or output.size != 1 or output.op is None:
             raise TypeError(
-                "replay: the step must return a scalar Tensor (the loss), got "
+                "replay: the step must return a scalar Tensor computed by ops (the loss), got "
                 f"{type(output).__name__} {getattr(output, 'shape', '')}"
             )
         self.output = output
@@ -98,8 +107,10 @@ class _Trace:
             where = f"'{op.label}' (op {number})"
             if type(op) is not type(twin) or not _same(op.arguments, twin.arguments):
                 return f"{where} became '{twin.label}' with {twin.arguments}"
+            if len(op.inputs) != len(twin.inputs):
+                return f"{where} took {len(op.inputs)} inputs, then {len(twin.inputs)}"
             for position, (source, twin_source) in enumerate(
-                zip(self.sources[number], other.sources[number], strict=True)
+                zip(self.sources[number], other.sources[number])
             ):
                 if source[0] != twin_source[0] or not _same(source[1], twin_source[1]):
                     return f"input {position} of {where} changed"
@@ -132,6 +143,8 @@ def _source(tensor: Tensor, argument_ids: dict[int, int], position_of: dict[int,
 
 def _same(a: Any, b: Any) -> bool:
     """Equality that compares arrays by value, inside tuples, lists and dicts too."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return a is b
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (
             isinstance(a, np.ndarray)
@@ -194,7 +207,7 @@ class _Plan:
                 tensor.data = data
         # Rules get arrays, so `SomeOp.call` inside them computes arrays: nothing records.
         grads: list[Any] = [None] * self.slot_count
-        grads[self.root_slot] = self.upstream
+        grads[self.root_slot] = self.upstream.copy()  # it may reach a leaf's .grad as is
         for op, out, slot, targets in self.backward_steps:
             grad = grads[slot]
             if grad is None:

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from minigrad import OpError, Tensor, nn, optim, replay
+from minigrad import OpError, Tensor, nn, no_grad, optim, replay
 from minigrad import functional as F
 
 RNG = np.random.default_rng(0)
@@ -181,3 +181,49 @@ def test_step_must_return_a_scalar_loss():
     w = Tensor(np.ones(2, np.float32), requires_grad=True)
     with pytest.raises(TypeError, match="replay: the step must return a scalar Tensor"):
         replay(lambda x: w * x)(np.ones(2, np.float32))
+
+
+def test_under_no_grad_the_step_only_computes_the_loss():
+    w = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    step = replay(lambda x: (w * x).sum())
+    for _ in range(3):
+        step(np.ones(2, np.float32))
+    w.grad = None
+    with no_grad():
+        loss = step(np.array([3.0, 4.0], np.float32))
+    assert loss.item() == 11.0 and w.grad is None
+
+
+def test_an_op_taking_another_number_of_inputs_is_a_difference():
+    w = Tensor(np.ones(2, np.float32), requires_grad=True)
+    parts = [[w, w], [w, w, w]]
+    step = replay(lambda x: (F.concatenate(parts.pop(0)) * x).sum())
+    step(np.ones(1, np.float32))
+    with pytest.warns(UserWarning, match=r"'concatenate' \(op 0\) took 2 inputs, then 3"):
+        step(np.ones(1, np.float32))
+
+
+def test_a_gradient_changed_in_place_does_not_leak_into_the_next_step():
+    w = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    b = Tensor(np.array(0.5, np.float32), requires_grad=True)
+    step = replay(lambda x: (w * x).sum() + b)
+    for _ in range(4):
+        w.grad = b.grad = None
+        step(np.array([3.0, 4.0], np.float32))
+        np.testing.assert_array_equal(w.grad.data, [3.0, 4.0])
+        assert b.grad.item() == 1.0
+        b.grad.data *= 0
+
+
+def test_integer_labels_given_as_a_list_stay_integers():
+    model = nn.MLP([6, 4, 3], rng=6)
+    step = replay(lambda x, t: cross_entropy_loss(model, x, t))
+    eager = cross_entropy_loss(model, Tensor(IMAGES[:3]), [0, 2, 1]).item()
+    for _ in range(3):
+        assert step(IMAGES[:3], [0, 2, 1]).item() == eager
+
+
+def test_a_leaf_is_not_a_loss_to_replay():
+    w = Tensor(np.array(1.0, np.float32), requires_grad=True)
+    with pytest.raises(TypeError, match="computed by ops"):
+        replay(lambda x: w)(np.ones(1, np.float32))
