@@ -52,9 +52,11 @@ class replay:
         plan = self.plans.get(key)
         if plan is not None:
             return Tensor.wrap(plan.run(arrays))
+        if key in self.plans:  # found not to repeat: a plain eager step, nothing kept
+            loss = self.loss_fn(*[Tensor.wrap(array) for array in arrays])
+            loss.backward()
+            return Tensor.wrap(loss.data)
         trace = _Trace(self.loss_fn, arrays)
-        if key in self.plans:  # already found not to repeat: stay eager
-            return trace.loss
         first = self.first_traces.pop(key, None)
         if first is None:
             self.first_traces[key] = trace
@@ -90,7 +92,7 @@ class _Trace:
             )
         self.output = output
         self.upstream = _root_grad(output, None, "replay")
-        self.ops = _ops_in_recording_order(output)
+        self.ops, self.outputs = _recorded_graph(output)
         output.backward(retain_graph=True)
         self.loss = Tensor.wrap(output.data)
         argument_ids = {id(tensor): index for index, tensor in enumerate(self.arguments)}
@@ -117,17 +119,24 @@ class _Trace:
         return ""
 
 
-def _ops_in_recording_order(output: Tensor) -> list[Op]:
-    """Every recorded op that leads to `output`, each after its inputs' ops."""
-    found: dict[int, Op] = {}
+def _recorded_graph(output: Tensor) -> tuple[list[Op], dict[int, list[Tensor]]]:
+    """Every recorded op that leads to `output`, each after its inputs' ops, and each op's
+    output tensors by id(op) (usually one; copies of a tensor share its op)."""
+    outputs: dict[int, list[Tensor]] = {}
+    ops: list[Op] = []
+    seen: set[int] = set()
     stack = [output]
     while stack:
         tensor = stack.pop()
-        if tensor.op is None or id(tensor.op) in found:
+        if tensor.op is None or id(tensor) in seen:
             continue
-        found[id(tensor.op)] = tensor.op
-        stack.extend(tensor.op.inputs)
-    return sorted(found.values(), key=lambda op: op.number)
+        seen.add(id(tensor))
+        if id(tensor.op) not in outputs:
+            outputs[id(tensor.op)] = []
+            ops.append(tensor.op)
+            stack.extend(tensor.op.inputs)
+        outputs[id(tensor.op)].append(tensor)
+    return sorted(ops, key=lambda op: op.number), outputs
 
 
 def _source(tensor: Tensor, argument_ids: dict[int, int], position_of: dict[int, int]) -> tuple:
@@ -167,8 +176,7 @@ class _Plan:
         self.arguments = trace.arguments
         self.output = trace.output
         self.upstream = trace.upstream.data
-        ops = trace.ops
-        outputs = _outputs_of(trace.output, ops)
+        ops, outputs = trace.ops, trace.outputs
         self.forward_steps = [(op, op.inputs, outputs[id(op)]) for op in ops]
         slot_of = {id(op): index for index, op in enumerate(ops)}
         leaf_slots: dict[int, int] = {}  # id(parameter) -> slot, in the order the walk meets them
@@ -233,18 +241,3 @@ class _Plan:
                 grad = _as_tensor(grad)
                 leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         return self.output.data
-
-
-def _outputs_of(output: Tensor, ops: list[Op]) -> dict[int, list[Tensor]]:
-    """Each op's output tensors (usually one; copies of a tensor share its op)."""
-    outputs: dict[int, list[Tensor]] = {id(op): [] for op in ops}
-    seen: set[int] = set()
-    stack = [output]
-    while stack:
-        tensor = stack.pop()
-        if id(tensor) in seen or tensor.op is None:
-            continue
-        seen.add(id(tensor))
-        outputs[id(tensor.op)].append(tensor)
-        stack.extend(tensor.op.inputs)
-    return outputs
