@@ -28,7 +28,7 @@ import minigrad.functional as F
 from benchmarks import numpy_reference as ref
 from dataset.mnist import load_mnist
 from minigrad import Tensor, nn, no_grad, optim, replay
-from minigrad.gradcheck import gradcheck
+from minigrad.gradient_check import gradcheck
 
 RELU_SIZES, RELU_BATCH, RELU_LR = [784, 100, 10], 100, 0.1
 SIGMOID_SIZES, SIGMOID_BATCH, SIGMOID_LR = [784, 30, 10], 10, 3.0

@@ -1,20 +1,19 @@
 """minigrad: a small, readable, fast reverse-mode autodiff engine on NumPy."""
 
 from minigrad import data, functional, nn, optim
-from minigrad.autograd import grad, value_and_grad
-from minigrad.gradcheck import GradcheckError, gradcheck
-from minigrad.locate import check_nodes, locate_gradient_errors
-from minigrad.ops import OPS, Op, OpError
-from minigrad.replay import replay
-from minigrad.tensor import (
-    Tensor,
+from minigrad.autograd import grad, gradients, value_and_grad
+from minigrad.grad_mode import (
     enable_grad,
-    gradients,
     is_grad_enabled,
     module_scope,
     no_grad,
     set_grad_enabled,
 )
+from minigrad.gradient_check import GradcheckError, gradcheck
+from minigrad.locate import check_nodes, locate_gradient_errors
+from minigrad.ops import OPS, Op, OpError
+from minigrad.replay import replay
+from minigrad.tensor import Tensor
 
 __all__ = [
     "OPS",

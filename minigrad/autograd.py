@@ -1,4 +1,7 @@
-"""The functional form of differentiation: `grad(f)` and `value_and_grad(f)`, as in JAX."""
+"""The backward engine: one executor that runs every backward rule, for `backward()`,
+`gradients()`, `create_graph=True` and `replay` alike, and the functional `grad(f)` and
+`value_and_grad(f)` built on it, as in JAX.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,225 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minigrad.tensor import Tensor, gradients, is_grad_enabled
+import numpy as np
+
+from minigrad import ops  # its names are read at call time: ops imports this module
+from minigrad.grad_mode import Recording, is_grad_enabled, set_grad_enabled
+from minigrad.graph import topological_order
+from minigrad.tensor import Tensor, as_array
+
+Observer = Callable[[Tensor, Tensor, list], None]
+LeafGradients = dict[int, tuple[Tensor, Any]]
 
 
+def root_gradient(output: Tensor, grad: Any, caller: str) -> Tensor:
+    """The gradient backward starts from: 1 for a scalar output, else the `grad` given."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            f"{caller}: this tensor does not require grad: no input had requires_grad=True, "
+            "or it was computed under no_grad()."
+        )
+    if grad is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{caller}: output has shape {output.shape}; a gradient is implied only for a "
+                "scalar. Reduce it first (e.g. .sum()) or pass grad= of the same shape."
+            )
+        one = np.array(1, output.data.dtype)
+        return Tensor.wrap(one.reshape(output.data.shape) if output.data.ndim else one)
+    upstream = grad if isinstance(grad, Tensor) else Tensor.wrap(as_array(grad, output.dtype))
+    if upstream.shape != output.shape:
+        raise ValueError(
+            f"{caller}: grad has shape {upstream.shape} but the output has shape {output.shape}"
+        )
+    return upstream
+
+
+def run_backward(
+    nodes: list[Tensor],
+    upstream: Tensor,
+    retain_graph: bool,
+    observe: Observer | None = None,
+    captured: dict[int, Tensor | None] | None = None,
+) -> LeafGradients:
+    """Run the backward rules of `nodes` (a `topological_order`, the root last) from the
+    root's gradient `upstream`; return {id(leaf): (leaf, gradient)}.
+
+    The caller sets grad mode. Off (a plain backward), the rules run on NumPy arrays and
+    the gradients are arrays; on (create_graph), the rules run on the Tensors themselves
+    and are recorded. Ops whose ids are keys of `captured` get their output's full
+    gradient stored there. `observe(tensor, upstream_grad, input_grads)` is called after
+    each node, for step-by-step traces.
+    """
+    root = nodes[-1]
+    if root.op is None:
+        return {id(root): (root, upstream)}
+    recording = Recording.enabled
+    # Pending gradients are keyed by op: copies of a tensor share the op that made it.
+    pending: dict[int, Any] = {id(root.op): upstream if recording else upstream.data}
+    leaves: LeafGradients = {}
+    for tensor in reversed(nodes):
+        op = tensor.op
+        grad = pending.pop(id(op), None)
+        if grad is None:  # no rule sent it a gradient (or a copy took it already)
+            continue
+        if tensor.retains_grad or captured is not None:
+            keep_gradient(tensor, as_tensor(grad), captured)
+        input_grads = run_rule(op, tensor, grad, recording)
+        if not retain_graph:
+            op.release()
+        sent = [None] * len(input_grads) if observe is not None else None
+        for position, (parent, parent_grad) in enumerate(zip(op.inputs, input_grads)):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            if recording != isinstance(parent_grad, Tensor):  # a rule mixed arrays and Tensors
+                parent_grad = as_tensor(parent_grad) if recording else parent_grad.data
+            if parent_grad.shape != parent.data.shape:
+                parent_grad = sum_to_input(op, position, parent_grad, parent)
+            if sent is not None:
+                sent[position] = as_tensor(parent_grad)
+            parent_op = parent.op
+            if parent_op is None:
+                key = id(parent)
+                leaf = leaves.get(key)
+                leaves[key] = (parent, parent_grad if leaf is None else leaf[1] + parent_grad)
+                continue
+            key = id(parent_op)
+            if key in pending:
+                pending[key] = pending[key] + parent_grad
+            elif parent_op.number < op.number:
+                pending[key] = parent_grad
+            else:
+                raise RuntimeError(
+                    f"backward: '{op.label}' was made before its input's op "
+                    f"'{parent_op.label}'; an op must be made after its inputs, as "
+                    "Op.apply and Op.record do"
+                )
+        if observe is not None:
+            observe(tensor, as_tensor(grad), sent)
+    return leaves
+
+
+def run_rule(op: ops.Op, out: Tensor, grad: Any, recording: bool) -> Sequence[Any]:
+    """The op's backward rule, run on Tensors when recording and on their arrays if not,
+    with every check a rule is held to."""
+    if op.released:
+        raise RuntimeError(
+            f"backward: the graph through '{op.label}' was already released by an "
+            "earlier backward(); pass retain_graph=True to that first call to "
+            "backpropagate through the same graph again."
+        )
+    try:
+        if recording:
+            grads = op.backward(grad, out, *op.inputs)
+        else:
+            grads = op.backward_arrays(op, grad, out)
+    except (ValueError, IndexError, TypeError, AttributeError) as error:
+        raise ops.OpError(rule_failure(op, grad, error)) from error
+    if len(grads) != len(op.inputs):
+        raise ops.OpError(
+            f"{op.label}: backward returned {len(grads)} gradient(s) for {len(op.inputs)} "
+            "input(s); return one per input, None where an input gets none"
+        )
+    return grads
+
+
+def rule_failure(op: ops.Op, grad: Any, error: Exception) -> str:
+    """What went wrong in a backward rule, with the op, the shapes and, if it helps, the fix."""
+    shapes = ", ".join(str(t.shape) for t in op.inputs)
+    message = (
+        f"{op.label}: backward failed for inputs of shapes {shapes} and an output "
+        f"gradient of shape {tuple(np.shape(grad))}: {error}"
+    )
+    if isinstance(error, AttributeError):  # a Tensor method called on an array
+        method = getattr(error, "name", None) or "some_op"
+        maker = ops.OPS[method].__name__ if method in ops.OPS else "SomeOp"
+        message += (
+            f" (a plain backward gives rules arrays: write {maker}.call(x), not x.{method}())"
+        )
+    return message
+
+
+def as_tensor(value: Any) -> Tensor:
+    """A gradient as a Tensor (plain backward passes arrays, or NumPy scalars for 0-d)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor.wrap(value if type(value) is np.ndarray else np.asarray(value))
+
+
+def keep_gradient(tensor: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None) -> None:
+    """Store a non-leaf's gradient where it was asked for: `.grad` or `captured`."""
+    if tensor.retains_grad:
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+    if captured is not None and id(tensor.op) in captured:
+        captured[id(tensor.op)] = grad
+
+
+def sum_to_input(op: ops.Op, position: int, grad: Any, parent: Tensor) -> Any:
+    """A broadcast gradient summed back to its input's shape, or a clear error."""
+    shape = parent.data.shape
+    summed = ops.unbroadcast(grad, shape) if grad.ndim >= len(shape) else grad
+    if summed.shape != shape:
+        raise ValueError(
+            f"{op.label}: backward returned a gradient of shape {grad.shape} for input "
+            f"{position} of shape {shape}; a gradient must have its input's shape "
+            "(or a shape the input broadcasts to, which the engine sums back)"
+        )
+    return summed
+
+
+def add_to_leaves(leaves: LeafGradients) -> None:
+    """Accumulate gradients into the leaves' `.grad`, as `backward()` promises."""
+    for leaf, leaf_grad in leaves.values():
+        leaf_grad = as_tensor(leaf_grad)
+        leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
+
+
+def backpropagate(
+    output: Tensor,
+    grad: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    observe: Observer | None = None,
+) -> None:
+    """What `Tensor.backward` does; `observe` as for `run_backward`."""
+    upstream = root_gradient(output, grad, "backward")
+    retain = create_graph if retain_graph is None else retain_graph
+    with set_grad_enabled(create_graph):
+        add_to_leaves(run_backward(_nodes(output), upstream, retain, observe))
+
+
+def _nodes(output: Tensor) -> list[Tensor]:
+    """The walk backward runs over; a leaf output is a graph of itself."""
+    return topological_order(output) if output.op is not None else [output]
+
+
+def gradients(
+    output: Tensor,
+    inputs: Sequence[Tensor],
+    grad: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """d(output)/d(input) for each tensor in `inputs`, without touching any `.grad`.
+
+    Inputs may be leaves or tensors computed on the way to `output`; one the output does
+    not depend on gets None.
+    """
+    upstream = root_gradient(output, grad, "gradients")
+    retain = create_graph if retain_graph is None else retain_graph
+    captured: dict[int, Tensor | None] = {id(t.op): None for t in inputs if t.op is not None}
+    with set_grad_enabled(create_graph):
+        leaves = run_backward(_nodes(output), upstream, retain, captured=captured)
+    return tuple(
+        captured[id(t.op)]
+        if t.op is not None
+        else (as_tensor(leaves[id(t)][1]) if id(t) in leaves else None)
+        for t in inputs
+    )
+
+
+# ----- functional transforms ----------------------------------------------------------------
 def value_and_grad(
     f: Callable[..., Tensor], argnums: int | Sequence[int] = 0
 ) -> Callable[..., tuple[Tensor, Any]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minigrad.gradcheck import (
+from minigrad.gradient_check import (
     DEFAULT_ATOL,
     DEFAULT_EPS,
     DEFAULT_RTOL,
@@ -23,8 +23,9 @@ from minigrad.gradcheck import (
     run_check,
     step_sizes,
 )
+from minigrad.graph import topological_order
 from minigrad.ops import Op
-from minigrad.tensor import Tensor, topological_order
+from minigrad.tensor import Tensor
 
 # A node whose inputs hold more elements than this, or whose output does, is checked in
 # fast mode (a random projection, then element by element only if that fails).

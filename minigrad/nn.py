@@ -20,7 +20,8 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.files import atomic_path, atomic_write, read_npz
-from minigrad.tensor import Tensor, as_array, module_scope
+from minigrad.grad_mode import module_scope
+from minigrad.tensor import Tensor, as_array
 
 __all__ = [
     "MLP",

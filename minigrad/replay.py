@@ -6,9 +6,9 @@ eager step spends as long creating nodes and walking them as NumPy spends comput
 
 The first two calls with given argument shapes run eagerly (`loss_fn(*args)`, then
 `backward()`) and keep their graphs. If both calls built the same graph (same ops, same
-params, same constants), later calls re-run just those ops' `forward` on the new arrays and
-their backward rules in the order the eager backward uses, with no Op, graph walk or heap
-per step. If the graphs differ, because the step draws random masks (dropout) or computes
+params, same constants), later calls re-run just those ops' `forward` on the new arrays,
+then the engine's backward executor over the graph kept, with no Op or graph walk per
+step. If the graphs differ, because the step draws random masks (dropout) or computes
 part of its graph from the arguments outside minigrad's ops, the step keeps running
 eagerly, with a warning that says which input of which op changed.
 
@@ -26,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops import Op, unbroadcast
-from minigrad.tensor import Tensor, _as_tensor, _root_grad, is_grad_enabled
+from minigrad.autograd import add_to_leaves, root_gradient, run_backward
+from minigrad.grad_mode import is_grad_enabled, set_grad_enabled
+from minigrad.graph import topological_order
+from minigrad.tensor import Tensor
 
 
 class replay:
@@ -78,9 +80,8 @@ class replay:
 
 
 class _Trace:
-    """One eager call of the step, with its graph kept: ops in recording order, and
-    where each op's inputs come from (an earlier op, an argument, a parameter or a
-    constant)."""
+    """One eager call of the step, with its graph kept: the engine's walk of it, and where
+    each op's inputs come from (an earlier op, an argument, a parameter or a constant)."""
 
     def __init__(self, loss_fn: Callable[..., Tensor], arrays: list[np.ndarray]) -> None:
         self.arguments = [Tensor.wrap(array) for array in arrays]
@@ -91,21 +92,24 @@ class _Trace:
                 f"{type(output).__name__} {getattr(output, 'shape', '')}"
             )
         self.output = output
-        self.upstream = _root_grad(output, None, "replay")
-        self.ops, self.outputs = _recorded_graph(output)
+        self.nodes = topological_order(output)
         output.backward(retain_graph=True)
         self.loss = Tensor.wrap(output.data)
         argument_ids = {id(tensor): index for index, tensor in enumerate(self.arguments)}
-        position_of = {id(op): index for index, op in enumerate(self.ops)}
+        position_of: dict[int, int] = {}
+        for position, node in enumerate(self.nodes):
+            position_of.setdefault(id(node.op), position)
         self.sources = [
-            [_source(tensor, argument_ids, position_of) for tensor in op.inputs] for op in self.ops
+            [_source(tensor, argument_ids, position_of) for tensor in node.op.inputs]
+            for node in self.nodes
         ]
 
     def difference(self, other: _Trace) -> str:
         """What differs between two traces' graphs, as a phrase ('' if nothing)."""
-        if len(self.ops) != len(other.ops):
-            return f"the graph had {len(self.ops)} ops, then {len(other.ops)}"
-        for number, (op, twin) in enumerate(zip(self.ops, other.ops)):
+        if len(self.nodes) != len(other.nodes):
+            return f"the graph had {len(self.nodes)} ops, then {len(other.nodes)}"
+        for number, (node, twin_node) in enumerate(zip(self.nodes, other.nodes)):
+            op, twin = node.op, twin_node.op
             where = f"'{op.label}' (op {number})"
             if type(op) is not type(twin) or not _same(op.arguments, twin.arguments):
                 return f"{where} became '{twin.label}' with {twin.arguments}"
@@ -117,26 +121,6 @@ class _Trace:
                 if source[0] != twin_source[0] or not _same(source[1], twin_source[1]):
                     return f"input {position} of {where} changed"
         return ""
-
-
-def _recorded_graph(output: Tensor) -> tuple[list[Op], dict[int, list[Tensor]]]:
-    """Every recorded op that leads to `output`, each after its inputs' ops, and each op's
-    output tensors by id(op) (usually one; copies of a tensor share its op)."""
-    outputs: dict[int, list[Tensor]] = {}
-    ops: list[Op] = []
-    seen: set[int] = set()
-    stack = [output]
-    while stack:
-        tensor = stack.pop()
-        if tensor.op is None or id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        if id(tensor.op) not in outputs:
-            outputs[id(tensor.op)] = []
-            ops.append(tensor.op)
-            stack.extend(tensor.op.inputs)
-        outputs[id(tensor.op)].append(tensor)
-    return sorted(ops, key=lambda op: op.number), outputs
 
 
 def _source(tensor: Tensor, argument_ids: dict[int, int], position_of: dict[int, int]) -> tuple:
@@ -169,75 +153,26 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class _Plan:
-    """A trace as flat lists: forward steps to re-run, then backward steps in the eager
-    walk's order (highest op number first), each gradient sent to a numbered slot."""
+    """A trace to re-run: its ops' forward on new arguments, then the engine's backward
+    executor over the same nodes, with the graph retained."""
 
     def __init__(self, trace: _Trace) -> None:
         self.arguments = trace.arguments
         self.output = trace.output
-        self.upstream = trace.upstream.data
-        ops, outputs = trace.ops, trace.outputs
-        self.forward_steps = [(op, op.inputs, outputs[id(op)]) for op in ops]
-        slot_of = {id(op): index for index, op in enumerate(ops)}
-        leaf_slots: dict[int, int] = {}  # id(parameter) -> slot, in the order the walk meets them
-        self.leaves: list[Tensor] = []
-        self.backward_steps = []
-        for index in range(len(ops) - 1, -1, -1):
-            op = ops[index]
-            targets = []
-            for position, parent in enumerate(op.inputs):
-                if not parent.requires_grad:
-                    continue
-                if parent.op is not None:
-                    slot = slot_of[id(parent.op)]
-                else:
-                    if id(parent) not in leaf_slots:
-                        leaf_slots[id(parent)] = len(ops) + len(self.leaves)
-                        self.leaves.append(parent)
-                    slot = leaf_slots[id(parent)]
-                targets.append((position, slot, parent.data.shape))
-            self.backward_steps.append((op, outputs[id(op)][0], index, targets))
-        self.slot_count = len(ops) + len(self.leaves)
-        self.root_slot = slot_of[id(trace.output.op)]
+        self.nodes = trace.nodes
 
     def run(self, arrays: list[np.ndarray]) -> np.ndarray:
         """The step on new arguments: forward, then gradients into the parameters."""
         for argument, array in zip(self.arguments, arrays):
             argument.data = array
-        for op, inputs, outputs in self.forward_steps:
-            if len(inputs) == 2:
-                data = op.forward(inputs[0].data, inputs[1].data)
-            elif len(inputs) == 1:
-                data = op.forward(inputs[0].data)
-            else:
-                data = op.forward(*[tensor.data for tensor in inputs])
-            for tensor in outputs:
-                tensor.data = data
-        # Rules get arrays, so `SomeOp.call` inside them computes arrays: nothing records.
-        grads: list[Any] = [None] * self.slot_count
-        grads[self.root_slot] = self.upstream.copy()  # it may reach a leaf's .grad as is
-        for op, out, slot, targets in self.backward_steps:
-            grad = grads[slot]
-            if grad is None:
-                continue
-            grads[slot] = None
-            inputs = op.inputs
-            if len(inputs) == 2:
-                input_grads = op.backward(grad, out.data, inputs[0].data, inputs[1].data)
-            elif len(inputs) == 1:
-                input_grads = op.backward(grad, out.data, inputs[0].data)
-            else:
-                input_grads = op.backward(grad, out.data, *[t.data for t in inputs])
-            for position, target, shape in targets:
-                input_grad = input_grads[position]
-                if input_grad is None:
-                    continue
-                if input_grad.shape != shape:
-                    input_grad = unbroadcast(input_grad, shape)
-                pending = grads[target]
-                grads[target] = input_grad if pending is None else pending + input_grad
-        for leaf, grad in zip(self.leaves, grads[len(self.forward_steps) :]):
-            if grad is not None:
-                grad = _as_tensor(grad)
-                leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        previous = None
+        for node in self.nodes:
+            op = node.op
+            if op is not previous:  # copies of one tensor share its op: run it once
+                data = op.forward_arrays(op, op.inputs)
+                previous = op
+            node.data = data
+        upstream = root_gradient(self.output, None, "replay")
+        with set_grad_enabled(False):  # rules get arrays, as in a plain backward
+            add_to_leaves(run_backward(self.nodes, upstream, retain_graph=True))
         return self.output.data

@@ -1,7 +1,7 @@
 """Hypothesis strategies for testing gradients, and `check_op` for a user's own op.
 
 - `tensors`, `shapes`, `broadcastable_shapes`: the building blocks.
-- `op_cases(op)` reads what the op declares (signature, domain, kinks, distinct) and draws
+- `op_cases(op)` reads what the op declares (draw_arguments, domain, kinks, distinct) and draws
   inputs and params that respect it, so a newly registered op is tested with no extra code.
 - `graphs(ops, max_nodes)` draws whole differentiable expressions from registered ops,
   ending in a scalar; a failing one shrinks and prints as Python code to paste in a test.
@@ -21,9 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigrad.gradcheck import gradcheck
+from minigrad.grad_mode import no_grad
+from minigrad.gradient_check import gradcheck
 from minigrad.ops import OPS, Op
-from minigrad.tensor import Tensor, no_grad
+from minigrad.tensor import Tensor
 
 KINK_MARGIN = 0.1  # drawn values stay this far from an op's kinks
 DISTINCT_GAP = 0.25  # spacing of values for ops where ties are kinks (max, min)
@@ -81,7 +82,7 @@ def tensors(
     )
 
 
-# ----- an op's arguments, drawn one way per signature for op_cases and graphs alike ---------
+# ----- an op's arguments, drawn by its draw_arguments for op_cases and graphs alike ---------
 def _interval(op: type[Op], position: int) -> tuple[float, float]:
     domain = op.domain
     return domain[position] if isinstance(domain[0], tuple) else domain
@@ -140,14 +141,32 @@ def _index(draw, shape: tuple[int, ...]) -> Any:
     return draw(hnp.arrays(bool, (size,)))
 
 
-class _Arguments:
-    """Draws the inputs and params of ops, each input a fresh leaf inside the op's domain
-    (`_GraphBuilder` also reuses earlier values)."""
+class Arguments:
+    """A drawing session for one test case or graph: what an op's `draw_arguments(case)`
+    calls to draw its inputs, each a fresh leaf inside the op's domain (`_GraphBuilder`
+    also reuses earlier values), and its params, gathered in `params`.
+
+    Its methods wrap Hypothesis, so an op module needs no Hypothesis import.
+    """
+
+    side_limit = SIDE  # largest side of an array
+    size_limit = GRAPH_SIZE  # most entries of a value
 
     def __init__(self, draw: Callable) -> None:
         self.draw = draw
         self.leaves: list[str] = []
         self.values: dict[str, np.ndarray] = {}
+        self.op: type[Op] = Op
+        self.params: dict[str, Any] = {}
+
+    def of(self, op: type[Op], caller: str) -> tuple[list[str], dict]:
+        """The names of the op's inputs, and its params, as its `draw_arguments` says."""
+        self.op, self.params = op, dict(op.examples)
+        try:
+            names = op.draw_arguments(self)
+        except ValueError as error:
+            raise ValueError(f"{caller}: {error}") from error
+        return names, self.params
 
     def fresh(self, array: np.ndarray) -> str:
         name = f"x{len(self.leaves)}"
@@ -157,45 +176,73 @@ class _Arguments:
 
     def operand(
         self,
-        op: type[Op],
         position: int,
-        params: dict,
         accept: Callable[[np.ndarray], bool] = lambda value: True,
-        shape: Any = None,
+        shape: tuple[int, ...] | None = None,
     ) -> str:
-        """A reusable value that `accept`s, or a fresh leaf of `shape` (a tuple or a
-        strategy) drawn inside the op's domain."""
-        candidates = self.reusable(op, position, params, accept)
+        """A reusable value that `accept`s, or a fresh leaf of `shape` (any small shape
+        by default) drawn inside the op's domain for this input."""
+        candidates = self.reusable(self.op, position, self.params, accept)
         choice = self.draw(st.integers(0, len(candidates)))
         if choice < len(candidates):
             return candidates[choice]
-        shape = shapes(max_side=SIDE) if shape is None else shape
-        shape = self.draw(shape) if isinstance(shape, st.SearchStrategy) else shape
-        return self.fresh(self.draw(_values(op, params, shape, position)))
+        shape = self.shape() if shape is None else shape
+        return self.fresh(self.draw(_values(self.op, self.params, shape, position)))
 
     def reusable(self, op: type[Op], position: int, params: dict, accept: Callable) -> list[str]:
         """No earlier value: an op case's inputs are independent leaves, so equal inputs
         cannot hide a backward that mixes them up."""
         return []
 
-    def of(self, op: type[Op], caller: str) -> tuple[list[str], dict]:
-        """The names of the op's inputs, and its params, as its signature says."""
-        arguments = _SIGNATURES.get(op.signature)
-        if arguments is None:
-            raise ValueError(
-                f"{caller}: op '{op.name}' has signature '{op.signature}', which "
-                "minigrad.testing does not know how to draw; use one of the signatures "
-                "listed in minigrad.ops"
-            )
-        return arguments(self, op, dict(op.examples))
+    # ----- what draw_arguments can draw -----
+    def shape(self, min_dims: int = 0, max_dims: int = 3) -> tuple[int, ...]:
+        return self.draw(shapes(min_dims, max_dims, max_side=SIDE))
 
+    def partner_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """A shape that broadcasts with `shape`."""
+        return self.draw(_partner_shape(shape))
 
-def _at_least_1d(value: np.ndarray) -> bool:
-    return value.ndim >= 1
+    def broadcasting_with(self, shape: tuple[int, ...]) -> Callable[[np.ndarray], bool]:
+        """Accepts values that broadcast with `shape` into a small enough result."""
+        return lambda value: _broadcasts(value.shape, shape)
 
+    @staticmethod
+    def at_least_1d(value: np.ndarray) -> bool:
+        return value.ndim >= 1
 
-def _elementwise(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    return [b.operand(op, 0, params)], params
+    def integer(self, low: int, high: int) -> int:
+        return self.draw(st.integers(low, high))
+
+    def side(self) -> int:
+        """A length for one axis."""
+        return self.integer(1, SIDE)
+
+    def boolean(self) -> bool:
+        return self.draw(st.booleans())
+
+    def choice(self, options: list) -> Any:
+        return self.draw(st.sampled_from(options))
+
+    def permutation(self, ndim: int) -> tuple[int, ...]:
+        return tuple(self.draw(st.permutations(range(ndim))))
+
+    def axes(self, ndim: int) -> Any:
+        """A reduction's axis: None, an int or a tuple of ints."""
+        return self.draw(_axes_param(ndim))
+
+    def index(self, shape: tuple[int, ...]) -> Any:
+        """An index of any kind NumPy accepts into an array of `shape`."""
+        return self.draw(_index(shape))
+
+    def bools(self, shape: tuple[int, ...]) -> np.ndarray:
+        return self.draw(hnp.arrays(bool, shape))
+
+    def labels(self, count: int, classes: int) -> np.ndarray:
+        """`count` integer class labels in 0..classes-1."""
+        return self.draw(hnp.arrays(np.int64, (count,), elements=st.integers(0, classes - 1)))
+
+    def floats(self, shape: tuple[int, ...], low: float, high: float) -> np.ndarray:
+        return self.draw(hnp.arrays(np.float64, shape, elements=st.floats(low, high)))
 
 
 @st.composite
@@ -219,176 +266,11 @@ def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
         return False
 
 
-def _broadcast(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    first = b.operand(op, 0, params)
-    shape = b.values[first].shape
-    second = b.operand(op, 1, params, lambda v: _broadcasts(v.shape, shape), _partner_shape(shape))
-    if op.signature == "where":
-        out_shape = np.broadcast_shapes(shape, b.values[second].shape)
-        params["condition"] = b.draw(hnp.arrays(bool, out_shape))
-    return [first, second], params
-
-
-def _axis(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
-    ndim = b.values[x].ndim
-    params["axis"] = b.draw(st.integers(-ndim, ndim - 1))
-    return [x], params
-
-
-def _reduce(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    x = b.operand(op, 0, params)
-    params.update(axis=b.draw(_axes_param(b.values[x].ndim)), keepdims=b.draw(st.booleans()))
-    return [x], params
-
-
-def _matmul_fits(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    if not a or not b:
-        return False
-    try:
-        return np.matmul(np.empty(a), np.empty(b)).size <= GRAPH_SIZE
-    except ValueError:
-        return False
-
-
-def _matmul(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    """Vectors and matrices on either side, and stacks of matrices whose batch axes
-    broadcast."""
-    left = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
-    shape = b.values[left].shape
-    inner = shape[-1]
-    matrices = st.tuples(_partner_shape(shape[:-2]), st.integers(1, SIDE))
-    right_shape = st.one_of(st.just((inner,)), matrices.map(lambda m: m[0] + (inner, m[1])))
-    right = b.operand(op, 1, params, lambda v: _matmul_fits(shape, v.shape), right_shape)
-    return [left, right], params
-
-
-def _linear(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_dims=2, max_side=SIDE))
-    n_in = b.values[x].shape[-1]
-    weight = b.operand(
-        op,
-        1,
-        params,
-        lambda v: v.ndim == 2 and v.shape[0] == n_in,
-        st.integers(1, SIDE).map(lambda n: (n_in, n)),
-    )
-    n_out = b.values[weight].shape[1]
-    bias = b.operand(op, 2, params, lambda v: v.shape == (n_out,), (n_out,))
-    return [x, weight, bias], params
-
-
-def _reshape(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    x = b.operand(op, 0, params)
-    size = b.values[x].size
-    first = b.draw(st.sampled_from([d for d in range(1, size + 1) if size % d == 0]))
-    params["shape"] = b.draw(st.sampled_from([(size,), (first, -1), (first, size // first, 1)]))
-    return [x], params
-
-
-def _flatten(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
-    params["start_axis"] = b.draw(st.integers(0, b.values[x].ndim - 1))
-    return [x], params
-
-
-def _transpose(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
-    params["axes"] = tuple(b.draw(st.permutations(range(b.values[x].ndim))))
-    return [x], params
-
-
-def _broadcast_to(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    x = b.operand(op, 0, params)
-    shape = b.values[x].shape
-    target = tuple(b.draw(st.integers(1, SIDE)) if n == 1 else n for n in shape)
-    if len(target) < 3 and b.draw(st.booleans()):
-        target = (b.draw(st.integers(1, SIDE)),) + target
-    params["shape"] = target
-    return [x], params
-
-
-def _getitem(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    x = b.operand(op, 0, params, _at_least_1d, shapes(min_dims=1, max_side=SIDE))
-    params["index"] = b.draw(_index(b.values[x].shape))
-    return [x], params
-
-
-def _index_add(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    """The result's shape and the index come first: the values must fit where they go."""
-    shape = b.draw(shapes(min_dims=1, max_side=SIDE))
-    params.update(shape=shape, index=b.draw(_index(shape)))
-    slot = np.zeros(shape)[params["index"]].shape
-    return [b.operand(op, 0, params, lambda v: v.shape == slot, slot)], params
-
-
-def _joinable(shape: tuple[int, ...], axis: int, stacking: bool) -> Callable:
-    """Which values stack with `shape` (the same shape) or concatenate along `axis`."""
-    if stacking:
-        return lambda v: v.shape == shape
-    return lambda v: (
-        v.ndim == len(shape)
-        and v.shape[:axis] + v.shape[axis + 1 :] == (shape[:axis] + shape[axis + 1 :])
-    )
-
-
-def _join(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    """concatenate (same shape but along the axis) and stack (same shape)."""
-    stacking = op.signature == "stack"
-    first_shape = shapes(min_dims=1, max_dims=2, max_side=SIDE)
-    first = b.operand(op, 0, params, _at_least_1d, first_shape)
-    shape = b.values[first].shape
-    axis = b.draw(st.integers(0, len(shape) - 1 + stacking))
-    params["axis"] = axis
-    fresh = (
-        st.just(shape)
-        if stacking
-        else st.integers(1, SIDE).map(lambda n: shape[:axis] + (n,) + shape[axis + 1 :])
-    )
-    others = [
-        b.operand(op, 0, params, _joinable(shape, axis, stacking), fresh)
-        for _ in range(b.draw(st.integers(0, 2)))
-    ]
-    return [first, *others], params
-
-
-def _cross_entropy(b: _Arguments, op: type[Op], params: dict) -> tuple[list[str], dict]:
-    params["reduction"] = b.draw(st.sampled_from(["mean", "sum", "none"]))
-    logits_shape = st.tuples(st.integers(1, SIDE), st.integers(2, SIDE + 1))
-    logits = b.operand(op, 0, params, lambda v: v.ndim == 2 and v.shape[1] >= 2, logits_shape)
-    batch, classes = b.values[logits].shape
-    if b.draw(st.booleans()):
-        labels = b.draw(hnp.arrays(np.int64, (batch,), elements=st.integers(0, classes - 1)))
-        return [logits, b.fresh(labels)], params
-    weights = b.draw(hnp.arrays(np.float64, (batch, classes), elements=st.floats(0.1, 1)))
-    return [logits, b.fresh(weights / weights.sum(axis=1, keepdims=True))], params
-
-
-_SIGNATURES = {
-    "elementwise": _elementwise,
-    "broadcast": _broadcast,
-    "where": _broadcast,
-    "axis": _axis,
-    "reduce": _reduce,
-    "matmul": _matmul,
-    "linear": _linear,
-    "reshape": _reshape,
-    "flatten": _flatten,
-    "transpose": _transpose,
-    "broadcast_to": _broadcast_to,
-    "index": _getitem,
-    "index_add": _index_add,
-    "concatenate": _join,
-    "stack": _join,
-    "cross_entropy": _cross_entropy,
-}
-
-
 @st.composite
 def op_cases(draw, op: type[Op], dtype: Any = np.float64) -> OpCase:
     """Inputs inside the op's domain and away from its kinks, with params to match: one
     step of `graphs`, drawn on fresh leaves. Floating inputs require grad."""
-    arguments = _Arguments(draw)
+    arguments = Arguments(draw)
     names, params = arguments.of(op, "op_cases")
     inputs = []
     for name in names:
@@ -512,36 +394,17 @@ def _call(callee: str, args: Iterable[str], params: dict[str, Any]) -> str:
     return f"{callee}({', '.join(parts)})"
 
 
-_OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
-_METHODS = ("exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "clip", "softmax")
-_METHODS += ("log_softmax", "sum", "mean", "max", "min", "flatten")
-_FUNCTIONS = ("linear", "softmax_cross_entropy", "concatenate", "stack")
-
-
 def _expression(step: Step) -> str:
-    """How a user would write the step: operators and methods for built-in ops."""
-    args, params, name = step.args, step.params, step.op.name
-    if step.op is not OPS.get(name):  # the user's own (or an unregistered) op
-        return _call(f"{step.op.__name__}.apply", args, params)
-    if name in _OPERATORS:
-        return f"{args[0]} {_OPERATORS[name]} {args[1]}"
-    if name == "neg":
-        return f"-{args[0]}"
-    if name == "getitem":
-        return f"{args[0]}[{_literal(params['index'])}]"
-    if name in ("broadcast_to", "reshape"):
-        return f"{args[0]}.{name}({_literal(params['shape'])})"
-    if name == "transpose":
-        return f"{args[0]}.transpose({_literal(params['axes'])})"
-    if name in _METHODS:
-        return _call(f"{args[0]}.{name}", [], params)
-    if name == "where":
-        return _call("F.where", [_literal(params["condition"]), *args], {})
-    if name in ("concatenate", "stack"):
-        return _call(f"F.{name}", [f"[{', '.join(args)}]"], params)
-    if name in _FUNCTIONS:
-        return _call(f"F.{name}", args, params)
-    return _call(f"OPS[{name!r}].apply", args, params)
+    """How a user would write the step: the op's own `spelling` (operators and methods
+    for built-in ops), else `OPS[name].apply(...)` or the class's `apply`."""
+    args, params, op = step.args, step.params, step.op
+    if op is not OPS.get(op.name):  # the user's own (or an unregistered) op
+        return _call(f"{op.__name__}.apply", args, params)
+    if not op.spelling:
+        return _call(f"OPS[{op.name!r}].apply", args, params)
+    keywords = ", ".join(f"{key}={_literal(value)}" for key, value in params.items())
+    literals = {key: _literal(value) for key, value in params.items()}
+    return op.spelling.format(*args, inputs=", ".join(args), params=keywords, **literals)
 
 
 def _declared_domain(op: type[Op], position: int) -> tuple[float, float] | None:
@@ -551,7 +414,7 @@ def _declared_domain(op: type[Op], position: int) -> tuple[float, float] | None:
     return _interval(op, position)
 
 
-class _GraphBuilder(_Arguments):
+class _GraphBuilder(Arguments):
     """Draws steps one by one, computing each value so inputs can respect op domains."""
 
     def __init__(self, draw: Callable) -> None:
@@ -675,7 +538,7 @@ def check_op(
     On inputs drawn by `op_cases(op)` (or `cases`): gradcheck, and with order=2 the
     gradient of the gradient; gradients keep each input's shape; float32 in gives float32
     out and float32 gradients; under no_grad nothing is recorded and the values agree.
-    For ops with a "broadcast" or "where" signature, every combination of broadcastable
+    For ops whose inputs broadcast (`op.broadcasts`), every combination of broadcastable
     input shapes (BROADCAST_VARIANTS) is checked too. Raises `GradcheckError` for a wrong
     gradient and `OpCheckError` for the rest, naming the op and the shapes. Call it from
     a plain test function, not from inside another @given test.
@@ -786,16 +649,13 @@ def _spread_values(op: type[Op], position: int, shape: tuple, rng: np.random.Gen
 
 def _check_broadcasting(op: type[Op]) -> None:
     """Every combination of broadcastable input shapes: right gradient shapes and values."""
-    if op.signature not in ("broadcast", "where"):
+    if not op.broadcasts:
         return
     rng = np.random.default_rng(0)
     for input_shapes in itertools.product(BROADCAST_VARIANTS, repeat=op.arity):
         inputs = tuple(
             _spread_values(op, position, shape, rng) for position, shape in enumerate(input_shapes)
         )
-        params = dict(op.examples)
-        if op.signature == "where":
-            params["condition"] = rng.random(np.broadcast_shapes(*input_shapes)) > 0.5
-        case = OpCase(op, inputs, params)
+        case = OpCase(op, inputs, dict(op.examples))
         _check_gradient_shapes(case)
         gradcheck(_named(case), inputs)

@@ -7,10 +7,10 @@ import pytest
 
 import minigrad.functional as F
 from minigrad import Tensor
-from minigrad.gradcheck import NodeCheck, check_nodes, locate_gradient_errors
+from minigrad.graph import topological_order
+from minigrad.locate import NodeCheck, check_nodes, locate_gradient_errors
 from minigrad.locate import locate_gradient_errors as locate_from_module
 from minigrad.ops import Linear, Mul, Op, Relu
-from minigrad.tensor import topological_order
 
 
 def small_net(dtype=np.float64):

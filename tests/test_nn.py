@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad import Tensor, files, nn
-from minigrad.tensor import topological_order
+from minigrad.graph import topological_order
 
 
 class TwoLayers(nn.Module):

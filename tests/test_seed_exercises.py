@@ -6,7 +6,7 @@ import pytest
 
 import minigrad.functional as F
 from minigrad import GradcheckError, Tensor, grad, gradcheck
-from minigrad.gradcheck import numerical_gradient
+from minigrad.gradient_check import numerical_gradient
 from minigrad.ops import Sigmoid
 
 

@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import functional as F
-from minigrad.gradcheck import check_nodes
+from minigrad.autograd import gradients
+from minigrad.grad_mode import module_scope
+from minigrad.locate import check_nodes
 from minigrad.ops import Tanh
-from minigrad.tensor import Tensor, gradients, module_scope
+from minigrad.tensor import Tensor
 from minigrad.viz.graph import FORMATS, GraphvizNotFoundError, draw
 from minigrad.viz.trace import BackwardTrace, trace_backward
 

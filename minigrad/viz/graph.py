@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minigrad.graph import topological_order
 from minigrad.ops import Op
-from minigrad.tensor import Tensor, topological_order
+from minigrad.tensor import Tensor
 from minigrad.viz import labels
 
 if TYPE_CHECKING:
@@ -134,24 +135,21 @@ class Edge:
 def collect(outputs: Iterable[Tensor]) -> list[Tensor]:
     """Every tensor the outputs depend on, each after its inputs.
 
-    The engine's `topological_order` gives the op outputs backward runs through; a picture
-    also needs what that walk skips (leaves, constants), each just before its first user.
+    The engine's walk (`topological_order`) gives the tensors ops made; a picture also
+    needs the leaves and constants they read, each just before its first user.
     """
+    outputs = list(outputs)
     order: list[Tensor] = []
     seen: set[int] = set()
-
-    def add(tensor: Tensor) -> None:
-        if id(tensor) in seen:
-            return
-        for made in topological_order(tensor) if tensor.op is not None else [tensor]:
-            for parent in made.op.inputs if made.op is not None else ():
-                add(parent)  # new only where backward stops: a leaf, or requires_grad off
-            if id(made) not in seen:
-                seen.add(id(made))
-                order.append(made)
-
-    for output in outputs:
-        add(output)
+    for made in topological_order(outputs):
+        for tensor in (*made.op.inputs, made):
+            if id(tensor) not in seen and (tensor.op is None or tensor is made):
+                seen.add(id(tensor))
+                order.append(tensor)
+    for output in outputs:  # a leaf drawn as an output
+        if id(output) not in seen:
+            seen.add(id(output))
+            order.append(output)
     return order
 
 

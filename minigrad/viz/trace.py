@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from minigrad.tensor import Tensor, backpropagate
+from minigrad.autograd import backpropagate
+from minigrad.tensor import Tensor
 from minigrad.viz import labels
 
 

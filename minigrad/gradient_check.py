@@ -26,7 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import Tensor, enable_grad, gradients, no_grad, topological_order
+from minigrad.autograd import gradients
+from minigrad.grad_mode import enable_grad, no_grad
+from minigrad.graph import topological_order
+from minigrad.tensor import Tensor
 
 DEFAULT_EPS = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-6}
 DEFAULT_ATOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-4}
@@ -711,6 +714,3 @@ def numerical_jacobian(fn: Callable[..., Tensor], x: Tensor, eps: float = 1e-6) 
     out_shape = check.values()[0].shape
     rows = check.numeric_rows(0, {0: None}, {0: out_shape})[0]
     return rows.reshape(out_shape + leaf.shape)
-
-
-from minigrad.locate import NodeCheck, check_nodes, locate_gradient_errors  # noqa: E402, F401

@@ -1,0 +1,198 @@
+"""Elementwise arithmetic and functions: each output entry depends on the entries at the
+same place in the (broadcast) inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.ops.base import Op
+
+
+class Add(Op):
+    name = "add"
+    arity = 2
+    broadcasts = True
+    spelling = "{0} + {1}"
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad, out, a, b):
+        return grad, grad
+
+
+class Sub(Op):
+    name = "sub"
+    arity = 2
+    broadcasts = True
+    spelling = "{0} - {1}"
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad, out, a, b):
+        return grad, (-grad if self.inputs[1].requires_grad else None)
+
+
+class Mul(Op):
+    name = "mul"
+    arity = 2
+    broadcasts = True
+    spelling = "{0} * {1}"
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad, out, a, b):
+        needs_a, needs_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        return grad * b if needs_a else None, grad * a if needs_b else None
+
+
+class Div(Op):
+    name = "div"
+    arity = 2
+    broadcasts = True
+    domain = ((-2.0, 2.0), (0.5, 2.0))  # keeps the divisor away from 0
+    spelling = "{0} / {1}"
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, grad, out, a, b):
+        grad_a = grad / b
+        # d(a/b)/db = -a/b^2 = -(1/b) * (a/b)
+        return grad_a, (-grad_a * out if self.inputs[1].requires_grad else None)
+
+
+class Pow(Op):
+    name = "pow"
+    arity = 2
+    broadcasts = True
+    domain = ((0.5, 2.0), (-2.0, 2.0))  # a positive base keeps log(base) real
+    spelling = "{0} ** {1}"
+
+    def forward(self, base, exponent):
+        return base**exponent
+
+    def backward(self, grad, out, base, exponent):
+        needs_base, needs_exponent = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        grad_base = grad * exponent * base ** (exponent - 1) if needs_base else None
+        grad_exponent = grad * out * Log.call(base) if needs_exponent else None
+        return grad_base, grad_exponent
+
+
+class Neg(Op):
+    name = "neg"
+    spelling = "-{0}"
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad, out, a):
+        return (-grad,)
+
+
+class Exp(Op):
+    name = "exp"
+    spelling = "{0}.exp()"
+
+    def forward(self, a):
+        return np.exp(a)
+
+    def backward(self, grad, out, a):
+        return (grad * out,)
+
+
+class Log(Op):
+    name = "log"
+    domain = (0.1, 10.0)
+    spelling = "{0}.log()"
+
+    def forward(self, a):
+        return np.log(a)
+
+    def backward(self, grad, out, a):
+        return (grad / a,)
+
+
+class Sqrt(Op):
+    name = "sqrt"
+    domain = (0.1, 10.0)
+    spelling = "{0}.sqrt()"
+
+    def forward(self, a):
+        return np.sqrt(a)
+
+    def backward(self, grad, out, a):
+        return (grad / (out * 2),)
+
+
+class Abs(Op):
+    name = "abs"
+    spelling = "{0}.abs()"
+
+    def forward(self, a):
+        return np.abs(a)
+
+    def backward(self, grad, out, a):
+        return (grad * np.sign(self.inputs[0].data),)
+
+    def kinks(self):
+        return (0.0,)
+
+
+class Clip(Op):
+    """Limit values to [low, high]; either bound may be None."""
+
+    name = "clip"
+    params = ("low", "high")
+    examples = {"low": -0.5, "high": 0.5}
+    spelling = "{0}.clip({params})"
+    low: float | None = None
+    high: float | None = None
+
+    def forward(self, a):
+        return np.clip(a, self.low, self.high)
+
+    def backward(self, grad, out, a):
+        a = self.inputs[0].data  # the mask is a constant, also when the backward is recorded
+        inside = np.ones(a.shape, dtype=bool)
+        if self.low is not None:
+            inside &= a >= self.low
+        if self.high is not None:
+            inside &= a <= self.high
+        return (grad * inside,)
+
+    def kinks(self):
+        return tuple(bound for bound in (self.low, self.high) if bound is not None)
+
+
+class Where(Op):
+    """Pick from `a` where `condition` holds, else from `b`."""
+
+    name = "where"
+    arity = 2
+    broadcasts = True
+    params = ("condition",)
+    # A condition of shape (3,) broadcasts with every input shape check_op tries.
+    examples = {"condition": np.array([True, False, True])}
+    spelling = "F.where({condition}, {0}, {1})"
+    condition: Any = None
+
+    def forward(self, a, b):
+        return np.where(self.condition, a, b)
+
+    def backward(self, grad, out, a, b):
+        return grad * self.condition, grad * ~self.condition
+
+    def describe_params(self):
+        return {"condition": f"bool{np.shape(self.condition)}"}
+
+    @classmethod
+    def draw_arguments(cls, case):
+        inputs = super().draw_arguments(case)
+        shapes = [case.values[name].shape for name in inputs]
+        case.params["condition"] = case.bools(np.broadcast_shapes(*shapes))
+        return inputs

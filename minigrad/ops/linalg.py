@@ -1,0 +1,117 @@
+"""Linear algebra: the matrix product and the fused layer `x @ weight + bias`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.ops.base import Op
+
+
+class Matmul(Op):
+    """Matrix product with NumPy's rules: 1-D operands, and batch dims that broadcast."""
+
+    name = "matmul"
+    arity = 2
+    spelling = "{0} @ {1}"
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, grad, out, a, b):
+        # Treat a vector as a one-row (a) or one-column (b) matrix, then undo that.
+        a_matrix = a if a.ndim > 1 else a.reshape(1, -1)
+        b_matrix = b if b.ndim > 1 else b.reshape(-1, 1)
+        grad_matrix = grad
+        if a.ndim == 1 or b.ndim == 1:
+            batch = np.broadcast_shapes(a_matrix.shape[:-2], b_matrix.shape[:-2])
+            grad_matrix = grad.reshape(batch + (a_matrix.shape[-2], b_matrix.shape[-1]))
+        grad_a = grad_b = None
+        if self.inputs[0].requires_grad:
+            grad_a = grad_matrix @ b_matrix.mT
+            if a.ndim == 1:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + a.shape)
+        if self.inputs[1].requires_grad:
+            grad_b = a_matrix.mT @ grad_matrix
+            if b.ndim == 1:
+                grad_b = grad_b.reshape(grad_b.shape[:-1])
+        return grad_a, grad_b
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """Vectors and matrices on either side, and stacks of matrices whose batch axes
+        broadcast."""
+        left = case.operand(0, case.at_least_1d, case.shape(min_dims=1))
+        shape = case.values[left].shape
+        inner = shape[-1]
+        if case.boolean():
+            right_shape = (inner,)
+        else:
+            right_shape = case.partner_shape(shape[:-2]) + (inner, case.side())
+        fits = lambda v: _product_fits(shape, v.shape, case.size_limit)  # noqa: E731
+        return [left, case.operand(1, fits, right_shape)]
+
+    def explain_error(self, shapes, error):
+        a, b = shapes
+        if not a or not b:
+            return f"matmul: cannot multiply {a} by {b}: scalars need *, not @"
+        inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+        if inner_a == inner_b:
+            return (
+                f"matmul: cannot multiply {a} by {b}: the batch axes {a[:-2]} and {b[:-2]} "
+                "do not broadcast together"
+            )
+        return (
+            f"matmul: cannot multiply {a} by {b}: the last axis of the first ({a[-1]}) must "
+            f"equal the {'only' if len(b) == 1 else 'second-to-last'} axis of the second "
+            f"({b[0] if len(b) == 1 else b[-2]})"
+        )
+
+
+class Linear(Op):
+    """x @ weight + bias in one node: the layer of an MLP, fused because it pays.
+
+    `weight` is (in, out) as in the book's W1, so the forward reads like the math.
+    """
+
+    name = "linear"
+    arity = 3
+    spelling = "F.linear({inputs})"
+
+    def forward(self, x, weight, bias):
+        out = x @ weight
+        out += bias
+        return out
+
+    def backward(self, grad, out, x, weight, bias):
+        grad_x = grad @ weight.T if self.inputs[0].requires_grad else None
+        grad_weight = None
+        if self.inputs[1].requires_grad:
+            rows = x.reshape(-1, weight.shape[0]) if x.ndim != 2 else x
+            grad_weight = rows.T @ (grad.reshape(-1, weight.shape[1]) if grad.ndim != 2 else grad)
+        return grad_x, grad_weight, grad
+
+    @classmethod
+    def draw_arguments(cls, case):
+        x = case.operand(0, case.at_least_1d, case.shape(min_dims=1, max_dims=2))
+        n_in = case.values[x].shape[-1]
+        weight_fits = lambda v: v.ndim == 2 and v.shape[0] == n_in  # noqa: E731
+        weight = case.operand(1, weight_fits, (n_in, case.side()))
+        n_out = case.values[weight].shape[1]
+        return [x, weight, case.operand(2, lambda v: v.shape == (n_out,), (n_out,))]
+
+    def explain_error(self, shapes, error):
+        x, weight, bias = shapes
+        return (
+            f"linear: input {x} does not fit weight {weight} and bias {bias}: the input's last "
+            "axis must equal weight.shape[0] and the bias must have weight.shape[1] entries"
+        )
+
+
+def _product_fits(a: tuple[int, ...], b: tuple[int, ...], limit: int) -> bool:
+    """Whether arrays of shapes a and b multiply, into at most `limit` entries."""
+    if not a or not b:
+        return False
+    try:
+        return np.matmul(np.empty(a), np.empty(b)).size <= limit
+    except ValueError:
+        return False
