@@ -4,6 +4,7 @@ the exporter all use."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from minigrad.tensor import Tensor
 
@@ -31,5 +32,4 @@ def topological_order(outputs: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return made
 
 
-def _recording_number(tensor: Tensor) -> int:
-    return tensor.op.number
+_recording_number = attrgetter("op.number")
