@@ -97,6 +97,9 @@ def test_replayed_and_eager_runs_print_the_same_numbers_and_save_the_same_weight
 
     paths = {**train_command.STEP_PATHS, "replay": counting_replay}
     monkeypatch.setattr(train_command, "STEP_PATHS", paths)
+    # The quick run's test checks the pictures; drawing them is most of a run's time.
+    monkeypatch.setattr(train_command, "plot_curves", lambda path, history: None)
+    monkeypatch.setattr(train_command, "plot_misclassified", lambda path, x, t, predicted: False)
     printed = {}
     for name, options in (("replay", []), ("eager", ["--eager"])):
         argv = ["--quick", "--no-progress", "--preset", preset, "--out", str(tmp_path / name)]
