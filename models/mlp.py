@@ -8,6 +8,7 @@ hidden layer, then scores = h @ W + b.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -134,10 +135,21 @@ class MnistMLP(nn.MLP):
 
         reduction: "mean" over the batch (what training steps on) or "sum".
         """
+        return self.loss_against(scores, self.targets(labels), reduction)
+
+    def targets(self, labels: np.ndarray) -> np.ndarray:
+        """What the cost compares the scores with: the labels, or their one-hot rows in the
+        parameters' dtype for the quadratic cost. A replayed step takes these as an argument:
+        one-hot rows made inside the step would be a new constant every batch."""
         if self.cost == "cross_entropy":
-            return F.softmax_cross_entropy(scores, labels, reduction=reduction)
-        one_hot = np.eye(self.sizes[-1], dtype=scores.dtype)[labels]
-        return F.mean_squared_error(scores, one_hot, reduction=reduction)
+            return labels
+        return np.eye(self.sizes[-1], dtype=self.layers[-1].weight.dtype)[labels]
+
+    def loss_against(self, scores: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
+        """The cost of `scores` against `targets(labels)`."""
+        if self.cost == "cross_entropy":
+            return F.softmax_cross_entropy(scores, targets, reduction=reduction)
+        return F.mean_squared_error(scores, targets, reduction=reduction)
 
     def load_weights(self, path: str) -> MnistMLP:
         """Load an `.npz` saved by `save` (`layers.0.weight`, ...) or under the book's names

@@ -3,6 +3,7 @@
     python -m models.train                      # the `default` preset
     python -m models.train --preset nielsen     # Nielsen's network.py, 30 epochs
     python -m models.train --quick              # a smoke run in a few seconds
+    python -m models.train --eager              # never replay the step (see choose_step)
 
 The folder (default `runs/<preset>-<time>/`) gets weights.npz, config.json, metrics.json,
 metrics.csv, curves.png, misclassified.png, and graph.svg / graph_expanded.svg of one
@@ -22,7 +23,7 @@ import shlex
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dataset.mnist import MnistError, load_mnist, save_digit_grid
-from minigrad import Tensor, optim
+from minigrad import Tensor, optim, replay
 from minigrad.data import DataLoader
 from minigrad.files import atomic_path, atomic_write
 from models.mlp import OPTIMIZERS, PRESETS, MnistMLP, Preset, confusion_matrix, evaluate
@@ -91,6 +92,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"smoke run: 1 epoch on {QUICK_TRAIN:,} training digits, {QUICK_TEST:,} test digits",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="build and walk every step's graph (default: replay it unless there is dropout)",
+    )
     return parser.parse_args(argv)
 
 
@@ -191,12 +197,55 @@ def make_schedule(
     raise ValueError(f"schedule must be 'constant', 'cosine' or 'step', got {preset.schedule!r}")
 
 
-class Trainer:
-    """Runs the update steps: forward, loss, backward, optional clipping, optimizer step."""
+def eager(loss_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """The step `replay(loss_fn)` would run, run plainly: the loss, after backward()."""
 
-    def __init__(self, preset: Preset, model: MnistMLP, loader: DataLoader, progress: bool):
+    def step(*args: Any) -> Tensor:
+        loss = loss_fn(*args)
+        loss.backward()
+        return loss
+
+    return step
+
+
+STEP_PATHS = {"replay": replay, "eager": eager}
+
+
+@dataclasses.dataclass(frozen=True)
+class StepPath:
+    """How the training step runs (a key of STEP_PATHS), and why."""
+
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"step: {self.name} ({self.reason})"
+
+
+def choose_step(preset: Preset, eager: bool = False) -> StepPath:
+    """Replay, unless told not to or the preset has dropout: its new masks each batch make
+    a graph that never repeats, which replay would only find out and warn about."""
+    if eager:
+        return StepPath("eager", "--eager")
+    if preset.dropout:
+        return StepPath("eager", "dropout draws new masks each batch")
+    return StepPath("replay", "the graph repeats every batch")
+
+
+class Trainer:
+    """Runs the update steps: loss and gradients (replayed or eager), optional clipping,
+    optimizer step."""
+
+    def __init__(
+        self, preset: Preset, model: MnistMLP, loader: DataLoader, progress: bool, path: StepPath
+    ):
         self.preset = preset
         self.model = model
+
+        def batch_loss(x: Any, targets: Any) -> Tensor:
+            return model.loss_against(model(x), targets)
+
+        self.step = STEP_PATHS[path.name](batch_loss)
         self.loader = loader
         self.progress = progress
         self.total_steps = preset.steps or preset.epochs * len(loader)
@@ -220,10 +269,9 @@ class Trainer:
         clip = self.preset.max_grad_norm
         loss_sum = 0.0
         with bar:
-            for step, (x, t) in zip(range(1, steps + 1), self.loader):
-                loss = model.loss(model(x), t)
+            for batches_done, (x, t) in zip(range(1, steps + 1), self.loader):
                 optimizer.zero_grad()
-                loss.backward()
+                loss = self.step(x, model.targets(t))
                 if clip:
                     optim.clip_grad_norm(optimizer.params, clip)
                 optimizer.step()
@@ -231,7 +279,7 @@ class Trainer:
                     schedule.step()
                 loss_sum += loss.item()
                 if bar.update():
-                    bar.set_postfix_str(f"loss {loss_sum / step:.4f}", refresh=False)
+                    bar.set_postfix_str(f"loss {loss_sum / batches_done:.4f}", refresh=False)
         self.steps_done += steps
         return loss_sum / steps
 
@@ -261,9 +309,14 @@ def epoch_line(row: dict[str, Any], epochs: int, test_size: int) -> str:
 
 
 def train(
-    preset: Preset, splits: dict[str, Split], seed: int, progress: bool
+    preset: Preset,
+    splits: dict[str, Split],
+    seed: int,
+    progress: bool,
+    path: StepPath | None = None,
 ) -> tuple[MnistMLP, list[dict[str, Any]]]:
-    """Train a fresh model; print and return one metrics row per epoch."""
+    """Train a fresh model; print and return one metrics row per epoch. `path` defaults
+    to `choose_step(preset)`."""
     init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
     model = MnistMLP(preset, rng=np.random.default_rng(init_seed))
     x_train, t_train = splits["train"]
@@ -274,7 +327,7 @@ def train(
         shuffle=True,
         seed=np.random.default_rng(shuffle_seed),
     )
-    trainer = Trainer(preset, model, loader, progress)
+    trainer = Trainer(preset, model, loader, progress, path or choose_step(preset))
     history = []
     for number in range(1, trainer.epochs + 1):
         start = time.perf_counter()
@@ -394,13 +447,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = make_run_folder(args.out, args.preset)
         with removed_if_left_empty(folder):
             splits = load_splits(preset, args.quick, args.data_dir)
+            path = choose_step(preset, args.eager)
             print(f"{args.preset}: {preset.description}", flush=True)
-            model, history = train(preset, splits, args.seed, not args.no_progress)
+            print(path, flush=True)
+            model, history = train(preset, splits, args.seed, not args.no_progress, path)
             config = {
                 "preset": args.preset,
                 "settings": dataclasses.asdict(preset),
                 "seed": args.seed,
                 "quick": args.quick,
+                "step": path.name,
                 "command": shlex.join(["python", "-m", "models.train", *given]),
                 "numpy": np.__version__,
             }

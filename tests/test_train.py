@@ -4,11 +4,13 @@ import dataclasses
 import json
 import os
 import pickle
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from dataset.mnist import load_mnist
+from minigrad import replay
 from models import evaluate as evaluate_command
 from models import train as train_command
 from models.mlp import PRESETS
@@ -73,6 +75,64 @@ def test_a_step_budget_stops_mid_epoch(digits):
     assert [row["steps"] for row in history] == [75]
 
 
+def printed_numbers(lines):
+    """Each epoch's line without its timing, and the final accuracy: what both paths share."""
+    epochs = [line.rsplit(" | ", 1)[0] for line in lines if line.startswith("epoch ")]
+    return epochs + [lines[-1].split(", ")[0]]
+
+
+@pytest.mark.filterwarnings("error:replay:UserWarning")
+@pytest.mark.parametrize("preset", ["default", "nielsen"])  # cross-entropy, quadratic cost
+def test_replayed_and_eager_runs_print_the_same_numbers_and_save_the_same_weights(
+    preset, tmp_path, capsys, monkeypatch
+):
+    traced_shapes = []
+
+    def counting_replay(loss_fn):
+        def counted(x, targets):
+            traced_shapes.append(x.shape)
+            return loss_fn(x, targets)
+
+        return replay(counted)
+
+    paths = {**train_command.STEP_PATHS, "replay": counting_replay}
+    monkeypatch.setattr(train_command, "STEP_PATHS", paths)
+    # The quick run's test checks the pictures; drawing them is most of a run's time.
+    monkeypatch.setattr(train_command, "plot_curves", lambda path, history: None)
+    monkeypatch.setattr(train_command, "plot_misclassified", lambda path, x, t, predicted: False)
+    printed = {}
+    for name, options in (("replay", []), ("eager", ["--eager"])):
+        argv = ["--quick", "--no-progress", "--preset", preset, "--out", str(tmp_path / name)]
+        assert train_command.main(argv + options) == 0
+        printed[name] = capsys.readouterr().out.splitlines()
+    assert printed["replay"][1] == "step: replay (the graph repeats every batch)"
+    assert printed["eager"][1] == "step: eager (--eager)"
+    # The step's Python runs only while replay traces it, at most twice per batch shape:
+    # every other batch of the epoch was replayed, not run eagerly.
+    assert traced_shapes and max(Counter(traced_shapes).values()) <= 2
+    assert printed_numbers(printed["replay"]) == printed_numbers(printed["eager"])
+    histories = [
+        without_timings(json.loads((tmp_path / name / "metrics.json").read_text())["history"])
+        for name in printed
+    ]
+    assert histories[0] == histories[1]
+    replayed, eager = (np.load(tmp_path / name / "weights.npz") for name in printed)
+    assert replayed.files == eager.files
+    for name in eager.files:
+        assert replayed[name].dtype == eager[name].dtype
+        np.testing.assert_array_equal(replayed[name], eager[name], err_msg=name)
+
+
+def test_presets_with_dropout_step_eagerly_and_the_others_replay():
+    for name, preset in PRESETS.items():
+        path = train_command.choose_step(preset)
+        assert path.name == ("eager" if preset.dropout else "replay"), name
+    assert str(train_command.choose_step(PRESETS["best"])) == (
+        "step: eager (dropout draws new masks each batch)"
+    )
+    assert train_command.choose_step(PRESETS["default"], eager=True).name == "eager"
+
+
 def test_quick_run_writes_every_file_and_no_temporary_one(quick_run):
     assert set(os.listdir(quick_run)) == RUN_FILES
     for name in ("curves.png", "misclassified.png"):
@@ -84,6 +144,7 @@ def test_quick_run_writes_every_file_and_no_temporary_one(quick_run):
     assert np.sum(metrics["confusion_matrix"]) == train_command.QUICK_TEST
     config = json.loads((quick_run / "config.json").read_text())
     assert (config["preset"], config["seed"], config["settings"]["epochs"]) == ("default", 3, 1)
+    assert config["step"] == "replay"
 
 
 def test_evaluate_gives_the_same_report_for_any_batch_size(quick_run, capsys):
