@@ -12,7 +12,7 @@ from minigrad.grad_mode import (
 from minigrad.gradient_check import GradcheckError, gradcheck
 from minigrad.locate import check_nodes, locate_gradient_errors
 from minigrad.ops import OPS, Op, OpError
-from minigrad.replay import replay
+from minigrad.replaying import replay
 from minigrad.tensor import Tensor
 
 __all__ = [

@@ -1,0 +1,39 @@
+"""The code's layout keeps its promises: ops by family, modules talk through public names,
+and no package attribute shadows a module."""
+
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+
+import minigrad
+from minigrad.ops import FAMILIES, OPS
+
+PACKAGE = Path(minigrad.__file__).parent
+
+
+def test_every_built_in_op_lives_in_its_family_module():
+    built_in = [op for op in OPS.values() if op.__module__.startswith("minigrad.ops.")]
+    assert len(built_in) >= 33
+    for op in built_in:
+        assert op.family in FAMILIES, op
+        assert op.__module__ == f"minigrad.ops.{op.family}", op
+
+
+def test_no_package_attribute_shadows_a_module():
+    for module in pkgutil.iter_modules([str(PACKAGE)]):
+        if module.name.startswith("_"):
+            continue
+        imported = importlib.import_module(f"minigrad.{module.name}")
+        assert getattr(minigrad, module.name, imported) is imported, module.name
+
+
+def test_no_module_imports_a_private_name_from_another():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("minigrad"):
+                offenders += [
+                    f"{path.name}: {alias.name}" for alias in node.names if alias.name[0] == "_"
+                ]
+    assert offenders == []
