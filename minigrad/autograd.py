@@ -73,9 +73,29 @@ def run_backward(
             continue
         if tensor.retains_grad or captured is not None:
             keep_gradient(tensor, as_tensor(grad), captured)
-        input_grads = run_rule(op, tensor, grad, recording)
-        if not retain_graph:
-            op.release()
+        # The rule, run on Tensors when recording and on their arrays if not, with every
+        # check a rule is held to (spelled out here: this loop is the hot path).
+        if op.released:
+            raise RuntimeError(
+                f"backward: the graph through '{op.label}' was already released by an "
+                "earlier backward(); pass retain_graph=True to that first call to "
+                "backpropagate through the same graph again."
+            )
+        try:
+            if recording:
+                input_grads = op.backward(grad, tensor, *op.inputs)
+            else:
+                input_grads = op.backward_arrays(op, grad, tensor)
+        except (ValueError, IndexError, TypeError, AttributeError) as error:
+            raise ops.OpError(rule_failure(op, grad, error)) from error
+        if len(input_grads) != len(op.inputs):
+            raise ops.OpError(
+                f"{op.label}: backward returned {len(input_grads)} gradient(s) for "
+                f"{len(op.inputs)} input(s); return one per input, None where an input gets none"
+            )
+        if not retain_graph:  # drop what forward saved; a second backward then raises
+            op.saved = None
+            op.released = True
         sent = [None] * len(input_grads) if observe is not None else None
         for position, (parent, parent_grad) in enumerate(zip(op.inputs, input_grads)):
             if parent_grad is None or not parent.requires_grad:
@@ -106,30 +126,6 @@ def run_backward(
         if observe is not None:
             observe(tensor, as_tensor(grad), sent)
     return leaves
-
-
-def run_rule(op: ops.Op, out: Tensor, grad: Any, recording: bool) -> Sequence[Any]:
-    """The op's backward rule, run on Tensors when recording and on their arrays if not,
-    with every check a rule is held to."""
-    if op.released:
-        raise RuntimeError(
-            f"backward: the graph through '{op.label}' was already released by an "
-            "earlier backward(); pass retain_graph=True to that first call to "
-            "backpropagate through the same graph again."
-        )
-    try:
-        if recording:
-            grads = op.backward(grad, out, *op.inputs)
-        else:
-            grads = op.backward_arrays(op, grad, out)
-    except (ValueError, IndexError, TypeError, AttributeError) as error:
-        raise ops.OpError(rule_failure(op, grad, error)) from error
-    if len(grads) != len(op.inputs):
-        raise ops.OpError(
-            f"{op.label}: backward returned {len(grads)} gradient(s) for {len(op.inputs)} "
-            "input(s); return one per input, None where an input gets none"
-        )
-    return grads
 
 
 def rule_failure(op: ops.Op, grad: Any, error: Exception) -> str:

@@ -231,11 +231,6 @@ class Op:
             for position in range(1, cls.arity)
         ]
 
-    def release(self) -> None:
-        """Drop what forward saved; a second backward through this node then raises."""
-        self.saved = None
-        self.released = True
-
     def describe_params(self) -> dict[str, Any]:
         """The op's arguments (axis, exponent, ...), for graph labels and error reports."""
         return {key: getattr(self, key) for key in self.params}
