@@ -35,7 +35,12 @@ def root_gradient(output: Tensor, grad: Any, caller: str) -> Tensor:
             )
         one = np.array(1, output.data.dtype)
         return Tensor.wrap(one.reshape(output.data.shape) if output.data.ndim else one)
-    upstream = grad if isinstance(grad, Tensor) else Tensor.wrap(as_array(grad, output.dtype))
+    if not isinstance(grad, Tensor):
+        upstream = Tensor.wrap(as_array(grad, output.dtype))
+    elif grad.dtype != output.dtype and not grad.requires_grad:  # see `gradient_for`
+        upstream = Tensor.wrap(grad.data.astype(output.dtype))
+    else:
+        upstream = grad
     if upstream.shape != output.shape:
         raise ValueError(
             f"{caller}: grad has shape {upstream.shape} but the output has shape {output.shape}"
@@ -72,7 +77,7 @@ def run_backward(
         if grad is None:  # no rule sent it a gradient (or a copy took it already)
             continue
         if tensor.retains_grad or captured is not None:
-            keep_gradient(tensor, as_tensor(grad), captured)
+            keep_gradient(tensor, gradient_for(tensor, grad), captured)
         # The rule, run on Tensors when recording and on their arrays if not, with every
         # check a rule is held to (spelled out here: this loop is the hot path).
         if op.released:
@@ -144,6 +149,15 @@ def rule_failure(op: ops.Op, grad: Any, error: Exception) -> str:
     return message
 
 
+def gradient_for(tensor: Tensor, grad: Any) -> Tensor:
+    """A gradient as `tensor` keeps it: of the tensor's own dtype, so float64 data or
+    targets met on the way do not give a float32 parameter a float64 `.grad`. (Under
+    create_graph the gradient is a recorded Tensor and keeps the dtype its rules gave.)"""
+    if not isinstance(grad, Tensor) and grad.dtype != tensor.data.dtype:
+        grad = grad.astype(tensor.data.dtype)
+    return as_tensor(grad)
+
+
 def as_tensor(value: Any) -> Tensor:
     """A gradient as a Tensor (plain backward passes arrays, or NumPy scalars for 0-d)."""
     if isinstance(value, Tensor):
@@ -175,7 +189,7 @@ def sum_to_input(op: ops.Op, position: int, grad: Any, parent: Tensor) -> Any:
 def add_to_leaves(leaves: LeafGradients) -> None:
     """Accumulate gradients into the leaves' `.grad`, as `backward()` promises."""
     for leaf, leaf_grad in leaves.values():
-        leaf_grad = as_tensor(leaf_grad)
+        leaf_grad = gradient_for(leaf, leaf_grad)
         leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
 
 
@@ -218,7 +232,7 @@ def gradients(
     return tuple(
         captured[id(t.op)]
         if t.op is not None
-        else (as_tensor(leaves[id(t)][1]) if id(t) in leaves else None)
+        else (gradient_for(t, leaves[id(t)][1]) if id(t) in leaves else None)
         for t in inputs
     )
 

@@ -21,7 +21,7 @@ import numpy as np
 from minigrad import functional as F
 from minigrad.files import atomic_path, atomic_write, read_npz
 from minigrad.grad_mode import module_scope
-from minigrad.tensor import Tensor, as_array
+from minigrad.tensor import Tensor
 
 __all__ = [
     "MLP",
@@ -94,7 +94,11 @@ def _check_arrays(
     caller: str, expected: Mapping[str, tuple[int, ...]], given: Mapping[str, Any]
 ) -> dict[str, np.ndarray]:
     """`given` as arrays, after checking its names and shapes against `expected`."""
-    arrays = {name: as_array(value) for name, value in given.items()}
+    # np.asarray, not as_array: check_numeric below names the caller and the weight.
+    arrays = {
+        name: np.asarray(value.data if isinstance(value, Tensor) else value)
+        for name, value in given.items()
+    }
     mismatched = {
         name: (shape, arrays[name].shape)
         for name, shape in expected.items()

@@ -15,14 +15,43 @@ DEFAULT_DTYPE = np.float32
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """NumPy arrays keep their dtype; Python numbers and lists become float32."""
+    """NumPy arrays keep their dtype; Python numbers and lists become float32.
+
+    Anything that is not numbers in a rectangular layout is refused with the reason:
+    NumPy would make None a NaN, and give strings or ragged lists its own bare errors.
+    """
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    if isinstance(data, (np.ndarray, np.generic)):
-        return np.asarray(data)
-    return np.asarray(data, dtype=DEFAULT_DTYPE)
+    if isinstance(data, np.ndarray) and dtype is None and data.dtype.kind in NUMERIC_KINDS:
+        return data
+    if data is None:
+        raise TypeError("Tensor: got None; pass a number, a list of numbers or an array")
+    try:
+        if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
+            dtype = DEFAULT_DTYPE
+        array = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        reason = str(error).split(".")[0]
+        if "sequence" in reason:
+            reason = "its rows have different lengths (a ragged list)"
+        raise TypeError(
+            f"Tensor: cannot make an array of {type(data).__name__} {_preview(data)}: "
+            f"{reason}. Pass numbers, lists of equal-length rows, or a NumPy array"
+        ) from error
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(
+            f"Tensor: data of dtype {array.dtype} is not numbers; pass a numeric array "
+            "(bool, int or float)"
+        )
+    return array
+
+
+NUMERIC_KINDS = "biuf"
+
+
+def _preview(data: Any) -> str:
+    text = repr(data)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class Tensor:
@@ -98,6 +127,11 @@ class Tensor:
     @property
     def mT(self) -> Tensor:
         """Swap the last two axes (the transpose of a batch of matrices)."""
+        if self.ndim < 2:
+            raise ValueError(
+                f"mT: needs at least 2 axes (a matrix or a batch of them), got shape "
+                f"{self.shape}; a 1-D tensor is its own transpose"
+            )
         axes = list(range(self.ndim))
         axes[-2], axes[-1] = axes[-1], axes[-2]
         return ops.Transpose.apply(self, axes=tuple(axes))
@@ -106,6 +140,11 @@ class Tensor:
         return self.data
 
     def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a tensor with one element has a single value, got shape "
+                f"{self.shape}; reduce it first (.sum(), .mean()) or index one element"
+            )
         return self.data.item()
 
     def detach(self) -> Tensor:

@@ -5,7 +5,15 @@ registry `OPS`). Importing this package registers every built-in op.
 """
 
 from minigrad.ops.activations import LogSoftmax, Relu, Sigmoid, Softmax, Tanh
-from minigrad.ops.base import OPS, Op, OpError, kept_shape, normalize_axes, unbroadcast
+from minigrad.ops.base import (
+    OPS,
+    Op,
+    OpError,
+    as_floating,
+    kept_shape,
+    normalize_axes,
+    unbroadcast,
+)
 from minigrad.ops.elementwise import Abs, Add, Clip, Div, Exp, Log, Mul, Neg, Pow, Sqrt, Sub, Where
 from minigrad.ops.linalg import Linear, Matmul
 from minigrad.ops.losses import (
@@ -14,6 +22,7 @@ from minigrad.ops.losses import (
     batch_size,
     check_labels,
     check_reduction,
+    check_targets,
 )
 from minigrad.ops.reductions import Max, Mean, Min, Sum, spread
 from minigrad.ops.shape import (
@@ -53,6 +62,7 @@ __all__ = [
     "FAMILIES",
     "OPS",
     "Abs",
+    "as_floating",
     "Add",
     "BroadcastTo",
     "Clip",
@@ -90,6 +100,7 @@ __all__ = [
     "batch_size",
     "check_labels",
     "check_reduction",
+    "check_targets",
     "kept_shape",
     "markdown_table",
     "normalize_axes",

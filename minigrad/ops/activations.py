@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.ops.base import Op
+from minigrad.ops.base import Op, as_floating
 from minigrad.ops.elementwise import Exp
 
 
@@ -66,6 +66,8 @@ class Softmax(AlongAxis):
     spelling = "{0}.softmax({params})"
 
     def forward(self, a):
+        if not a.size:  # an empty axis has no max; there is nothing to normalise
+            return as_floating(a).copy()
         exps = np.exp(a - a.max(axis=self.axis, keepdims=True))
         exps /= exps.sum(axis=self.axis, keepdims=True)
         return exps
@@ -79,6 +81,8 @@ class LogSoftmax(AlongAxis):
     spelling = "{0}.log_softmax({params})"
 
     def forward(self, a):
+        if not a.size:  # an empty axis has no max; there is nothing to normalise
+            return as_floating(a).copy()
         shifted = a - a.max(axis=self.axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
 

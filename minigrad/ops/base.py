@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from minigrad.grad_mode import Recording
-from minigrad.tensor import Tensor, as_operand
+from minigrad.tensor import DEFAULT_DTYPE, Tensor, as_operand
 
 OPS: dict[str, type[Op]] = {}
 
@@ -138,12 +138,11 @@ class Op:
             op.__dict__.update(params)
             op.arguments = params
         try:
-            data = cls.forward_arrays(op, inputs)
+            return op.output(cls.forward_arrays(op, inputs), inputs)
         except OpError:
             raise
         except (ValueError, IndexError, TypeError, AttributeError) as error:
             op.refuse(inputs, error)
-        return op.output(data, inputs)
 
     def refuse(self, inputs: Sequence[Any], error: Exception) -> None:
         """Raise the error `apply` should give for inputs its forward could not take."""
@@ -281,6 +280,12 @@ def check_backward_signature(op: type[Op]) -> None:
         f"arity {op.arity}: write it as backward(self, grad, out, {inputs}), the output's "
         f"gradient and the output, then the inputs{hint}"
     )
+
+
+def as_floating(array: np.ndarray) -> np.ndarray:
+    """The one dtype rule for real-valued results: a floating array keeps its dtype, and
+    integers and booleans are computed in float32, minigrad's default (never truncated)."""
+    return array if array.dtype.kind == "f" else array.astype(DEFAULT_DTYPE)
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:

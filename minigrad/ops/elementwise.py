@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op
+from minigrad.ops.base import Op, OpError
 
 
 class Add(Op):
@@ -78,8 +78,24 @@ class Pow(Op):
 
     def backward(self, grad, out, base, exponent):
         needs_base, needs_exponent = self.inputs[0].requires_grad, self.inputs[1].requires_grad
-        grad_base = grad * exponent * base ** (exponent - 1) if needs_base else None
-        grad_exponent = grad * out * Log.call(base) if needs_exponent else None
+        base_data, exponent_data = self.inputs[0].data, self.inputs[1].data
+        grad_base = grad_exponent = None
+        # At base 0 the formulas meet 0 * inf: e * b^(e-1) at e = 0, and b^e * log(b)
+        # wherever e >= 0. Both limits are 0 there (b^0 is flat in b, 0^e flat in e), as
+        # PyTorch's are; elsewhere the formulas stand, so second derivatives stay right.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if needs_base:
+                grad_base = grad * exponent * base ** (exponent - 1)
+                flat = (exponent_data == 0) & (base_data == 0)
+                if np.any(flat):
+                    grad_base = Where.call(np.zeros((), grad_base.dtype), grad_base, condition=flat)
+            if needs_exponent:
+                grad_exponent = grad * out * Log.call(base)
+                flat = (base_data == 0) & (exponent_data >= 0)
+                if np.any(flat):
+                    grad_exponent = Where.call(
+                        np.zeros((), grad_exponent.dtype), grad_exponent, condition=flat
+                    )
         return grad_base, grad_exponent
 
 
@@ -182,7 +198,14 @@ class Where(Op):
     condition: Any = None
 
     def forward(self, a, b):
-        return np.where(self.condition, a, b)
+        condition = np.asarray(self.condition)
+        if condition.dtype != bool:
+            raise OpError(
+                f"where: condition must be boolean, got {condition.dtype}{condition.shape}; "
+                "write condition != 0 (or a comparison such as x > 0)"
+            )
+        self.condition = condition
+        return np.where(condition, a, b)
 
     def backward(self, grad, out, a, b):
         return grad * self.condition, grad * ~self.condition

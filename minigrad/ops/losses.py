@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.ops.activations import LogSoftmax, Softmax
-from minigrad.ops.base import Op, OpError
+from minigrad.ops.base import Op, OpError, as_floating
 
 
-# ----- losses -------------------------------------------------------------------------------
 class MeanSquaredError(Op):
     """Quadratic cost 0.5 * sum((y - target)**2), fused: one node instead of five.
 
@@ -25,7 +24,7 @@ class MeanSquaredError(Op):
 
     def forward(self, y, target):
         check_reduction(self.name, self.reduction, ("sum", "mean"))
-        diff = y - target
+        diff = as_floating(y - target)
         total = np.asarray(0.5 * np.vdot(diff, diff), dtype=diff.dtype)
         return total / batch_size(diff.shape) if self.reduction == "mean" else total
 
@@ -51,6 +50,37 @@ def check_labels(op_name: str, labels: np.ndarray, classes: int) -> None:
         )
 
 
+def check_targets(caller: str, scores: tuple[int, ...], target: np.ndarray) -> None:
+    """Refuse a target that is neither integer labels (N,) nor rows (N, C) for scores of
+    shape (N, C), saying which it looks like and how to fix it."""
+    if len(scores) != 2:
+        raise OpError(
+            f"{caller}: expected scores of shape (N, C), got {scores}; reshape them to "
+            "(examples, classes), e.g. scores.reshape(len(scores), -1)"
+        )
+    if target.shape == scores:  # probabilities, or one-hot rows of any numeric dtype
+        return
+    rows = scores[0]
+    if target.dtype.kind in "iu":
+        fix = "; pass labels.reshape(-1)" if target.size == rows else ""
+        if target.shape != (rows,):
+            raise OpError(
+                f"{caller}: integer labels must have shape ({rows},) to match scores "
+                f"{scores}, got {target.shape}{fix}"
+            )
+    elif target.shape == (rows,):
+        raise OpError(
+            f"{caller}: target of shape {target.shape} has the shape of labels but dtype "
+            f"{target.dtype}: class labels must be integers, so pass target.astype(np.int64) "
+            f"(or probability rows of the scores' shape {scores})"
+        )
+    else:
+        raise OpError(
+            f"{caller}: target of shape {target.shape} must be integer labels ({rows},) "
+            f"or probabilities of the scores' shape {scores}"
+        )
+
+
 def batch_size(shape: tuple[int, ...]) -> int:
     """The first axis counts examples; a scalar is one example."""
     return shape[0] if shape else 1
@@ -71,12 +101,14 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, logits, target):
         check_reduction(self.name, self.reduction, ("mean", "sum", "none"))
+        check_targets(self.name, logits.shape, target)
+        logits = as_floating(logits)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exps = np.exp(shifted)
         sums = exps.sum(axis=1, keepdims=True)
         exps /= sums
         self.saved = exps  # softmax(logits), which backward needs
-        if target.dtype.kind in "iu":  # -log softmax at the label, row by row
+        if target.ndim == 1:  # integer labels: -log softmax at the label, row by row
             check_labels(self.name, target, logits.shape[1])  # checked here for replay too
             losses = np.log(sums[:, 0]) - shifted[np.arange(len(target)), target]
         else:
@@ -94,7 +126,7 @@ class SoftmaxCrossEntropy(Op):
             grad = grad.reshape(-1, 1)
         probs = Softmax.record(self.saved, logits, axis=1)
         labels = self.inputs[1].data
-        if labels.dtype.kind in "iu":
+        if labels.ndim == 1:
             one_hot = np.zeros(logits.shape, dtype=probs.dtype)
             one_hot[np.arange(len(labels)), labels] = 1
             return (probs - one_hot) * grad, None

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, unbroadcast
+from minigrad.ops.base import Op, OpError, unbroadcast
 
 
 class Reshape(Op):
@@ -39,7 +39,14 @@ class Flatten(Op):
     start_axis: int = 0
 
     def forward(self, a):
-        return a.reshape(a.shape[: self.start_axis] + (-1,))
+        if not -a.ndim <= self.start_axis < max(a.ndim, 1):
+            raise OpError(
+                f"flatten: start_axis {self.start_axis} is out of range for an input of "
+                f"shape {a.shape}; it must lie in {-a.ndim}..{max(a.ndim - 1, 0)}"
+            )
+        start = self.start_axis % a.ndim if a.ndim else 0
+        # The merged length spelled out: -1 cannot be inferred when an axis has size 0.
+        return a.reshape(a.shape[:start] + (int(np.prod(a.shape[start:])),))
 
     def backward(self, grad, out, a):
         return (grad.reshape(a.shape),)
@@ -60,7 +67,16 @@ class Transpose(Op):
     axes: tuple[int, ...] = ()
 
     def forward(self, a):
-        return a.transpose(self.axes)
+        # Negative axes count from the end; backward inverts the permutation, so it needs
+        # them counted from the start.
+        axes = tuple(int(axis) % a.ndim if a.ndim else axis for axis in self.axes)
+        if sorted(axes) != list(range(a.ndim)):
+            raise OpError(
+                f"transpose: axes {tuple(self.axes)} are not a permutation of the "
+                f"{a.ndim} axes of an input of shape {a.shape}"
+            )
+        self.axes = axes
+        return a.transpose(axes)
 
     def backward(self, grad, out, a):
         return (grad.transpose(tuple(int(i) for i in np.argsort(self.axes))),)
@@ -79,8 +95,13 @@ class BroadcastTo(Op):
     shape: tuple[int, ...] = ()
 
     def forward(self, a):
+        if len(self.shape) < a.ndim:  # assignment below would drop leading 1s silently
+            raise OpError(
+                f"broadcast_to: cannot broadcast an input of shape {a.shape} to "
+                f"{tuple(self.shape)}, which has fewer axes"
+            )
         # A writable copy: cheaper than np.broadcast_to at the sizes backprop meets, and
-        # safe to update in place later.
+        # safe to update in place later. The assignment refuses shapes that do not fit.
         result = np.empty(self.shape, dtype=a.dtype)
         result[...] = a
         return result
