@@ -468,8 +468,9 @@ def load_arrays(
 
 
 def _read_cache(cache: Path, files: Sequence[IdxFile]) -> dict[str, np.ndarray] | None:
-    """The cached arrays if each still hashes to its pinned IDX checksum; a bad cache is
-    deleted. It is read without pickle, so loading it can never run code."""
+    """The cached arrays if each still hashes to its pinned IDX checksum. A bad cache
+    (damaged, stale or not an .npz: read_npz's NpzError) is deleted, to be rebuilt from the
+    IDX files. It is read without pickle, so loading it can never run code."""
     if not cache.is_file():
         return None
     try:
@@ -481,7 +482,7 @@ def _read_cache(cache: Path, files: Sequence[IdxFile]) -> dict[str, np.ndarray] 
                 raise ChecksumError(f"{cache}[{spec.key}]", spec.sha256, got)
         return arrays
     except (OSError, ValueError, KeyError, MnistError) as error:
-        log.warning("discarding cache %s: %s", cache, error)
+        log.warning("discarding cache %s, to rebuild it from the IDX files: %s", cache, error)
         cache.unlink(missing_ok=True)
         return None
 

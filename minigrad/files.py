@@ -20,10 +20,12 @@ import numpy as np
 __all__ = ["NpzError", "atomic_path", "atomic_write", "read_npz"]
 
 PICKLE_START = b"\x80"  # the PROTO opcode that begins every pickle of protocol 2 or later
+NUMBER_KINDS = "biufc"  # dtype kinds read_npz accepts: no text, records, dates or objects
 
 
 class NpzError(ValueError):
-    """A file that is not a readable, pickle-free `.npz`; the message names it and the fix."""
+    """A file that is not a readable, pickle-free `.npz` of numbers; the message names the
+    file, what is wrong with it and what to do. `read_npz` raises it for every bad file."""
 
 
 @contextlib.contextmanager
@@ -61,7 +63,9 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     A missing file raises FileNotFoundError, as `open` does. Anything else that is not a
     plain `.npz` of numeric arrays raises NpzError, naming the file, what is wrong with it
     and what to do: a pickle or other non-`.npz` file, a bare `.npy`, a truncated or
-    corrupt archive, or an archive holding object arrays (which only pickle can load).
+    corrupt archive (a cut-short file, a damaged directory, flag or checksum, a member whose
+    bytes are gone), an object array (which only pickle can load), a member that is not an
+    array, or an array of text, records or dates rather than numbers.
     """
     path = Path(path)
     try:
@@ -77,7 +81,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         )
     with loaded:
         try:
-            return {name: loaded[name] for name in loaded.files}
+            arrays = {name: loaded[name] for name in loaded.files}
         except Exception as error:  # damaged bytes fail zipfile or numpy's parser in many ways
             if not _intact(loaded.zip):
                 raise _damaged(path, error) from error
@@ -87,6 +91,22 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                     "Object arrays are refused, since loading them can run code; save numbers."
                 ) from error
             raise
+    for name, array in arrays.items():
+        _check_numbers(path, name, array)
+    return arrays
+
+
+def _check_numbers(path: Path, name: str, array: object) -> None:
+    if not isinstance(array, np.ndarray):  # NpzFile hands back the raw bytes of a non-.npy
+        raise NpzError(
+            f"{path}: member {name!r} is not a NumPy array; an .npz holds only arrays "
+            "(write it with np.savez(path, name=array, ...))"
+        )
+    if array.dtype.kind not in NUMBER_KINDS:
+        raise NpzError(
+            f"{path}: {name!r} holds {array.dtype} values, not numbers; save it as numbers "
+            "(np.savez(path, name=array.astype(np.float32), ...))"
+        )
 
 
 def _not_npz(path: Path) -> NpzError:
@@ -107,8 +127,10 @@ def _intact(archive: zipfile.ZipFile) -> bool:
     """Whether every member's bytes still match the checksum stored beside them."""
     try:
         return archive.testzip() is None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
-        return False  # a damaged header can also claim a zip feature that does not exist
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+        # A damaged header can also claim a zip feature minigrad never writes: encryption
+        # (a RuntimeError asking for the password) or an unknown compression method.
+        return False
 
 
 def _damaged(path: Path, error: Exception) -> NpzError:

