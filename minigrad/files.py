@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import zipfile
 import zlib
@@ -17,9 +18,15 @@ from typing import BinaryIO
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows has no flock: there a killed writer's leftover is not swept
+    fcntl = None
+
 __all__ = ["NpzError", "atomic_path", "atomic_write", "read_npz"]
 
 PICKLE_START = b"\x80"  # the PROTO opcode that begins every pickle of protocol 2 or later
+PARTIAL = "partial"  # in every temporary name, so a leftover is recognisable by eye and by code
 NUMBER_KINDS = "biufc"  # dtype kinds read_npz accepts: no text, records, dates or objects
 
 
@@ -37,9 +44,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     leaves nothing behind. The temporary name keeps the suffix, because matplotlib and
     graphviz choose the format from it, and is made like any new file (not mkstemp's
     private 0600), so a shared folder stays readable under the user's umask.
+
+    A writer killed outright (SIGKILL, power cut) cannot clean up: its temporary file,
+    `.<stem>-partial-<12 hex digits><suffix>`, is removed by the next successful write of
+    the same `path`. Each writer holds a lock on its temporary file while it writes, so
+    the temporary file of a write still going on in another process is left alone.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.stem}-{secrets.token_hex(6)}{path.suffix}")
+    temporary, lock = _create_locked(path)
     try:
         yield temporary
         with open(temporary, "rb") as written:
@@ -47,14 +59,67 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+        if lock is not None:
+            os.close(lock)
+    _remove_leftovers(path)
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary file to write `path` through, replacing it only once complete (see
     `atomic_path`): `with atomic_write(path) as out: np.savez(out, **arrays)`."""
-    with atomic_path(path) as temporary, open(temporary, "xb") as out:
+    with atomic_path(path) as temporary, open(temporary, "wb") as out:
         yield out
+
+
+def _create_locked(path: Path) -> tuple[Path, int | None]:
+    """A new, empty temporary file beside `path`, and the descriptor holding its lock until
+    it is closed or the process dies (None without flock: Windows cannot rename an open file).
+    """
+    while True:
+        temporary = path.with_name(f".{path.stem}-{PARTIAL}-{secrets.token_hex(6)}{path.suffix}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        if fcntl is None:
+            os.close(descriptor)
+            return temporary, None
+        with contextlib.suppress(OSError):  # a file system without locks: leftovers stay there
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        if _still_named(temporary, descriptor):
+            return temporary, descriptor
+        os.close(descriptor)  # another write's sweep took it before the lock was held
+
+
+def _still_named(temporary: Path, descriptor: int) -> bool:
+    try:
+        return os.path.samestat(os.stat(temporary), os.fstat(descriptor))
+    except FileNotFoundError:
+        return False
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Remove the temporary files of earlier writes of `path` whose writer died."""
+    if fcntl is None:
+        return
+    stem, suffix = re.escape(path.stem), re.escape(path.suffix)
+    leftover = re.compile(rf"\.{stem}-{PARTIAL}-[0-9a-f]{{12}}{suffix}")
+    for name in os.listdir(path.parent):
+        if leftover.fullmatch(name):
+            _remove_if_abandoned(path.parent / name)
+
+
+def _remove_if_abandoned(candidate: Path) -> None:
+    """Remove `candidate` if no writer holds its lock. The lock is kept until it is gone, so
+    a writer that created it a moment ago finds it gone once locked and starts over."""
+    try:
+        descriptor = os.open(candidate, os.O_RDWR)
+    except OSError:
+        return  # removed meanwhile, or another user's
+    try:
+        with contextlib.suppress(OSError):  # a live writer holds it, or locks are not supported
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            candidate.unlink(missing_ok=True)
+    finally:
+        os.close(descriptor)
 
 
 def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

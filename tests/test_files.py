@@ -11,7 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from npz_damage import header_spans, set_encrypted_flag
 
+from minigrad import files
 from minigrad.files import NpzError, atomic_path, atomic_write, read_npz
+
+needs_flock = pytest.mark.skipif(files.fcntl is None, reason="leftovers are swept with flock")
 
 
 class PlantsFile:
@@ -86,6 +89,62 @@ def test_a_written_file_is_readable_by_others_as_the_umask_allows(tmp_path):
     finally:
         os.umask(previous)
     assert (tmp_path / "mnist.npz").stat().st_mode & 0o777 == 0o644
+
+
+@needs_flock
+def test_a_killed_writers_leftover_is_removed_by_the_next_write_of_that_file(tmp_path):
+    leftover = ".weights-partial-0123456789ab.npz"  # what a writer killed mid-write leaves
+    others = [
+        ".weights-partial-0123456789ab.png",  # another file's temporary name
+        ".weights2-partial-0123456789ab.npz",
+        ".weights-partial-notes.npz",  # not the helper's pattern
+    ]
+    for name in [leftover, *others]:
+        (tmp_path / name).write_bytes(b"half")
+    with atomic_write(tmp_path / "weights.npz") as out:
+        out.write(b"whole")
+    assert sorted(os.listdir(tmp_path)) == sorted(["weights.npz", *others])
+
+
+def test_a_write_still_going_on_keeps_its_temporary_file_through_another_write(tmp_path):
+    target = tmp_path / "mnist.npz"
+    with atomic_path(target) as slow:  # a writer that is still at work, as another process
+        slow.write_bytes(b"first half")
+        with atomic_write(target) as out:
+            out.write(b"the quick one")
+        assert target.read_bytes() == b"the quick one"
+        assert slow.read_bytes() == b"first half", "a live write was taken for a leftover"
+        slow.write_bytes(b"first, complete")
+    assert target.read_bytes() == b"first, complete"
+    assert os.listdir(tmp_path) == ["mnist.npz"]
+
+
+@needs_flock
+def test_a_temporary_file_swept_before_its_writer_locked_it_is_made_again(tmp_path, monkeypatch):
+    real = files.fcntl
+    swept = []
+
+    class SweptFirst:
+        """flock, after another write's sweep removed the file a moment before the lock."""
+
+        LOCK_EX, LOCK_NB = real.LOCK_EX, real.LOCK_NB
+
+        def flock(self, descriptor, operation):
+            if not swept:
+                (temporary,) = tmp_path.iterdir()
+                temporary.unlink()
+                swept.append(temporary)
+            real.flock(descriptor, operation)
+
+    monkeypatch.setattr(files, "fcntl", SweptFirst())
+    target = tmp_path / "weights.npz"
+    with atomic_path(target) as slow:
+        slow.write_bytes(b"slow")
+        with atomic_write(target) as out:  # its sweep must see the slow write's file locked
+            out.write(b"quick")
+        assert slow.read_bytes() == b"slow"
+    assert swept and target.read_bytes() == b"slow"
+    assert os.listdir(tmp_path) == ["weights.npz"]
 
 
 # ----- reading .npz without pickle --------------------------------------------------------------
