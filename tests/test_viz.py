@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import importlib
 import os
@@ -29,6 +30,7 @@ from minigrad.viz.graph import POSITION_COLOR
 
 # `minigrad.gradcheck` is also the name of the function the package exports.
 gradcheck_module = importlib.import_module("minigrad.gradcheck")
+graph_module = importlib.import_module("minigrad.viz.graph")
 # A newcomer without Graphviz skips the rendering tests; CI installs it, so there they run.
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None and not os.environ.get("CI"),
@@ -700,6 +702,30 @@ def test_draw_needs_a_known_extension(tmp_path):
     o, _ = neuron()
     with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf"):
         draw(o, path=tmp_path / "o.jpeg")
+
+
+@pytest.mark.parametrize("name", ["graph.dot", pytest.param("graph.svg", marks=needs_dot)])
+def test_a_render_failing_midway_leaves_no_half_picture_and_no_temporary_file(
+    tmp_path, monkeypatch, name
+):
+    o, _ = neuron()
+    target = tmp_path / name
+    draw(o, path=target)
+    before = target.read_bytes()
+    write_picture = graph_module.write_picture
+
+    def disk_full_midway(graph, fmt, destination):
+        write_picture(graph, fmt, destination)
+        written = destination.read_bytes()
+        destination.write_bytes(written[: len(written) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(graph_module, "write_picture", disk_full_midway)
+    for path in (target, tmp_path / f"new-{name}"):
+        with pytest.raises(OSError, match="No space left on device"):
+            draw(o, path=path, show_values=True)
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == [name]
 
 
 def png_size(path):
