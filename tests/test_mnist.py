@@ -378,6 +378,27 @@ def test_digit_grid_is_a_png_with_one_cell_per_digit(tmp_path):
         save_digit_grid(tmp_path / "bad.png", images, one_hot, predictions=[1, 2, 3, 4])
 
 
+def test_a_digit_grid_that_fails_midway_leaves_the_old_picture_and_nothing_else(
+    tmp_path, monkeypatch
+):
+    from matplotlib.figure import Figure
+
+    path = save_digit_grid(tmp_path / "grid.png", FAKE.arrays["x_test"], FAKE.arrays["t_test"])
+    before = path.read_bytes()
+    savefig = Figure.savefig
+
+    def disk_full_midway(figure, fname, **options):
+        savefig(figure, fname, **options)
+        Path(fname).write_bytes(Path(fname).read_bytes()[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", disk_full_midway)
+    with pytest.raises(OSError, match="No space left"):
+        save_digit_grid(path, FAKE.arrays["x_train"], FAKE.arrays["t_train"])
+    assert path.read_bytes() == before
+    assert [entry.name for entry in tmp_path.iterdir()] == ["grid.png"]
+
+
 # ---------------------------------------------------------------- the real data
 
 
