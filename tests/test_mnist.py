@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -39,7 +41,24 @@ from dataset.mnist import (
     save_digit_grid,
 )
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+TESTS = Path(__file__).resolve().parent
+README = TESTS.parent / "README.md"
+# Loads the fake MNIST from $MINIGRAD_DATA once a start file appears, and checks what it got.
+RACING_LOAD = """
+import os, sys, time
+import numpy as np
+from mnist_fakes import make_fake_mnist
+from dataset.mnist import Sources, load_arrays
+
+fake = make_fake_mnist(train=int(sys.argv[2]), test=10)
+print("ready", flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.001)
+arrays = load_arrays(files=fake.files, sources=Sources(mirrors=(), npm=None))
+for key, array in fake.arrays.items():
+    if not np.array_equal(arrays[key], array):
+        sys.exit(f"{key} differs from the IDX file")
+"""
 FAKE = make_fake_mnist()
 LABELS = FAKE.files[1]
 
@@ -296,6 +315,35 @@ def test_a_cache_with_a_flipped_encrypted_flag_is_rebuilt_from_the_idx_files(tmp
         for key, array in FAKE.arrays.items():
             np.testing.assert_array_equal(arrays[key], array)
             np.testing.assert_array_equal(rebuilt[key], array)
+
+
+def test_four_processes_filling_an_empty_cache_at_once_all_get_the_right_digits(tmp_path):
+    train = 2000  # a cache of 1.6 MB, so the four writes overlap
+    fake, data, start = make_fake_mnist(train=train, test=10), tmp_path / "data", tmp_path / "go"
+    data.mkdir()
+    fake.write(data)
+    environment = dict(os.environ, MINIGRAD_DATA=str(data))
+    environment["PYTHONPATH"] = os.pathsep.join([str(TESTS.parent), str(TESTS)])
+    loaders = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACING_LOAD, str(start), str(train)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for loader in loaders:
+        assert loader.stdout.readline() == "ready\n"
+    start.touch()
+    for loader in loaders:
+        _, errors = loader.communicate(timeout=120)
+        assert (loader.returncode, errors) == (0, ""), "a warning means one load hurt another"
+    assert sorted(os.listdir(data)) == sorted([*fake.plain, CACHE_NAME])
+    with np.load(data / CACHE_NAME, allow_pickle=False) as cached:
+        for key, array in fake.arrays.items():
+            np.testing.assert_array_equal(cached[key], array)
 
 
 def test_interrupted_cache_write_leaves_nothing_half_written(tmp_path, monkeypatch):
