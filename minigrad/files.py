@@ -1,7 +1,9 @@
 """Files written whole or not at all, and `.npz` files read without pickle.
 
-Weights, the training command's run folder and the MNIST cache all go through these two
-helpers, so every file minigrad writes survives a crash and no file it reads can run code.
+Weights, the MNIST cache, graph pictures, digit grids and the training command's run folder
+all go through these helpers, so every file minigrad writes survives a crash (a killed
+write's leftover is swept by the next write) and no file it reads can run code: a bad one
+raises NpzError.
 """
 
 from __future__ import annotations
