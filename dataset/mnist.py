@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import DTypeLike
 
-from minigrad.files import atomic_write, read_npz
+from minigrad.files import atomic_path, atomic_write, read_npz
 
 log = logging.getLogger(__name__)
 
@@ -468,8 +468,9 @@ def load_arrays(
 
 
 def _read_cache(cache: Path, files: Sequence[IdxFile]) -> dict[str, np.ndarray] | None:
-    """The cached arrays if each still hashes to its pinned IDX checksum; a bad cache is
-    deleted. It is read without pickle, so loading it can never run code."""
+    """The cached arrays if each still hashes to its pinned IDX checksum. A bad cache
+    (damaged, stale or not an .npz: read_npz's NpzError) is deleted, to be rebuilt from the
+    IDX files. It is read without pickle, so loading it can never run code."""
     if not cache.is_file():
         return None
     try:
@@ -481,7 +482,7 @@ def _read_cache(cache: Path, files: Sequence[IdxFile]) -> dict[str, np.ndarray] 
                 raise ChecksumError(f"{cache}[{spec.key}]", spec.sha256, got)
         return arrays
     except (OSError, ValueError, KeyError, MnistError) as error:
-        log.warning("discarding cache %s: %s", cache, error)
+        log.warning("discarding cache %s, to rebuild it from the IDX files: %s", cache, error)
         cache.unlink(missing_ok=True)
         return None
 
@@ -574,9 +575,10 @@ def save_digit_grid(
 ) -> Path:
     """Save digits as a PNG grid captioned `t=label` (and `y=prediction`, red when wrong).
 
-    The book's `img_show` opens a window; this writes a file, so it works over SSH, in CI
-    and in notebooks alike. Images may be flat (N, 784), (N, 28, 28) or (N, 1, 28, 28);
-    labels and predictions may be digits or one-hot / score rows (argmax is taken).
+    The book's `img_show` opens a window; this writes a file (whole or not at all), so it
+    works over SSH, in CI and in notebooks alike. Images may be flat (N, 784), (N, 28, 28)
+    or (N, 1, 28, 28); labels and predictions may be digits or one-hot / score rows (argmax
+    is taken).
     """
     from matplotlib.figure import Figure
 
@@ -597,7 +599,8 @@ def save_digit_grid(
             axes.imshow(digits[index], cmap="gray_r")
             _caption(axes, truth[index], None if guesses is None else guesses[index])
     figure.tight_layout()
-    figure.savefig(path, format="png")
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
     return Path(path)
 
 

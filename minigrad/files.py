@@ -1,13 +1,16 @@
 """Files written whole or not at all, and `.npz` files read without pickle.
 
-Weights, the training command's run folder and the MNIST cache all go through these two
-helpers, so every file minigrad writes survives a crash and no file it reads can run code.
+Weights, the MNIST cache, graph pictures, digit grids and the training command's run folder
+all go through these helpers, so every file minigrad writes survives a crash (a killed
+write's leftover is swept by the next write) and no file it reads can run code: a bad one
+raises NpzError.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import zipfile
 import zlib
@@ -17,13 +20,21 @@ from typing import BinaryIO
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows has no flock: there a killed writer's leftover is not swept
+    fcntl = None
+
 __all__ = ["NpzError", "atomic_path", "atomic_write", "read_npz"]
 
 PICKLE_START = b"\x80"  # the PROTO opcode that begins every pickle of protocol 2 or later
+PARTIAL = "partial"  # in every temporary name, so a leftover is recognisable by eye and by code
+NUMBER_KINDS = "biufc"  # dtype kinds read_npz accepts: no text, records, dates or objects
 
 
 class NpzError(ValueError):
-    """A file that is not a readable, pickle-free `.npz`; the message names it and the fix."""
+    """A file that is not a readable, pickle-free `.npz` of numbers; the message names the
+    file, what is wrong with it and what to do. `read_npz` raises it for every bad file."""
 
 
 @contextlib.contextmanager
@@ -35,9 +46,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     leaves nothing behind. The temporary name keeps the suffix, because matplotlib and
     graphviz choose the format from it, and is made like any new file (not mkstemp's
     private 0600), so a shared folder stays readable under the user's umask.
+
+    A writer killed outright (SIGKILL, power cut) cannot clean up: its temporary file,
+    `.<stem>-partial-<12 hex digits><suffix>`, is removed by the next successful write of
+    the same `path`. Each writer holds a lock on its temporary file while it writes, so
+    the temporary file of a write still going on in another process is left alone.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.stem}-{secrets.token_hex(6)}{path.suffix}")
+    temporary, lock = _create_locked(path)
     try:
         yield temporary
         with open(temporary, "rb") as written:
@@ -45,14 +61,67 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+        if lock is not None:
+            os.close(lock)
+    _remove_leftovers(path)
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary file to write `path` through, replacing it only once complete (see
     `atomic_path`): `with atomic_write(path) as out: np.savez(out, **arrays)`."""
-    with atomic_path(path) as temporary, open(temporary, "xb") as out:
+    with atomic_path(path) as temporary, open(temporary, "wb") as out:
         yield out
+
+
+def _create_locked(path: Path) -> tuple[Path, int | None]:
+    """A new, empty temporary file beside `path`, and the descriptor holding its lock until
+    it is closed or the process dies (None without flock: Windows cannot rename an open file).
+    """
+    while True:
+        temporary = path.with_name(f".{path.stem}-{PARTIAL}-{secrets.token_hex(6)}{path.suffix}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        if fcntl is None:
+            os.close(descriptor)
+            return temporary, None
+        with contextlib.suppress(OSError):  # a file system without locks: leftovers stay there
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        if _still_named(temporary, descriptor):
+            return temporary, descriptor
+        os.close(descriptor)  # another write's sweep took it before the lock was held
+
+
+def _still_named(temporary: Path, descriptor: int) -> bool:
+    try:
+        return os.path.samestat(os.stat(temporary), os.fstat(descriptor))
+    except FileNotFoundError:
+        return False
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Remove the temporary files of earlier writes of `path` whose writer died."""
+    if fcntl is None:
+        return
+    stem, suffix = re.escape(path.stem), re.escape(path.suffix)
+    leftover = re.compile(rf"\.{stem}-{PARTIAL}-[0-9a-f]{{12}}{suffix}")
+    for name in os.listdir(path.parent):
+        if leftover.fullmatch(name):
+            _remove_if_abandoned(path.parent / name)
+
+
+def _remove_if_abandoned(candidate: Path) -> None:
+    """Remove `candidate` if no writer holds its lock. The lock is kept until it is gone, so
+    a writer that created it a moment ago finds it gone once locked and starts over."""
+    try:
+        descriptor = os.open(candidate, os.O_RDWR)
+    except OSError:
+        return  # removed meanwhile, or another user's
+    try:
+        with contextlib.suppress(OSError):  # a live writer holds it, or locks are not supported
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            candidate.unlink(missing_ok=True)
+    finally:
+        os.close(descriptor)
 
 
 def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -61,7 +130,9 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     A missing file raises FileNotFoundError, as `open` does. Anything else that is not a
     plain `.npz` of numeric arrays raises NpzError, naming the file, what is wrong with it
     and what to do: a pickle or other non-`.npz` file, a bare `.npy`, a truncated or
-    corrupt archive, or an archive holding object arrays (which only pickle can load).
+    corrupt archive (a cut-short file, a damaged directory, flag or checksum, a member whose
+    bytes are gone), an object array (which only pickle can load), a member that is not an
+    array, or an array of text, records or dates rather than numbers.
     """
     path = Path(path)
     try:
@@ -77,7 +148,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         )
     with loaded:
         try:
-            return {name: loaded[name] for name in loaded.files}
+            arrays = {name: loaded[name] for name in loaded.files}
         except Exception as error:  # damaged bytes fail zipfile or numpy's parser in many ways
             if not _intact(loaded.zip):
                 raise _damaged(path, error) from error
@@ -87,6 +158,22 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                     "Object arrays are refused, since loading them can run code; save numbers."
                 ) from error
             raise
+    for name, array in arrays.items():
+        _check_numbers(path, name, array)
+    return arrays
+
+
+def _check_numbers(path: Path, name: str, array: object) -> None:
+    if not isinstance(array, np.ndarray):  # NpzFile hands back the raw bytes of a non-.npy
+        raise NpzError(
+            f"{path}: member {name!r} is not a NumPy array; an .npz holds only arrays "
+            "(write it with np.savez(path, name=array, ...))"
+        )
+    if array.dtype.kind not in NUMBER_KINDS:
+        raise NpzError(
+            f"{path}: {name!r} holds {array.dtype} values, not numbers; save it as numbers "
+            "(np.savez(path, name=array.astype(np.float32), ...))"
+        )
 
 
 def _not_npz(path: Path) -> NpzError:
@@ -107,8 +194,10 @@ def _intact(archive: zipfile.ZipFile) -> bool:
     """Whether every member's bytes still match the checksum stored beside them."""
     try:
         return archive.testzip() is None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
-        return False  # a damaged header can also claim a zip feature that does not exist
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+        # A damaged header can also claim a zip feature minigrad never writes: encryption
+        # (a RuntimeError asking for the password) or an unknown compression method.
+        return False
 
 
 def _damaged(path: Path, error: Exception) -> NpzError:

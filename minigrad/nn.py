@@ -227,7 +227,11 @@ class Module:
         return path
 
     def load(self, path: str | os.PathLike[str]) -> Module:
-        """Load weights written by `save` (or any `.npz` with the same names and shapes)."""
+        """Load weights written by `save` (or any `.npz` with the same names and shapes).
+
+        A damaged, truncated or non-`.npz` file raises `NpzError` (`minigrad.files`), which
+        names the file and what to do; weights that do not fit raise `StateDictError`.
+        """
         self.load_state_dict(read_npz(path))
         return self
 

@@ -7,7 +7,8 @@
 
 The folder (default `runs/<preset>-<time>/`) gets weights.npz, config.json, metrics.json,
 metrics.csv, curves.png, misclassified.png, and graph.svg / graph_expanded.svg of one
-training step. Files are written under temporary names and renamed when complete.
+training step. Each file is written whole or not at all (`minigrad.files.atomic_path`): under
+a temporary name beside it, renamed when complete.
 """
 
 from __future__ import annotations
@@ -379,8 +380,7 @@ def plot_misclassified(path: Path, x: np.ndarray, t: np.ndarray, predictions: np
     wrong = np.flatnonzero(predictions != t)[:MISCLASSIFIED_SHOWN]
     if not len(wrong):
         return False
-    with atomic_path(path) as temporary:
-        save_digit_grid(temporary, x[wrong], t[wrong], predictions=predictions[wrong])
+    save_digit_grid(path, x[wrong], t[wrong], predictions=predictions[wrong])
     return True
 
 
@@ -398,8 +398,7 @@ def draw_graphs(folder: Path, model: MnistMLP, x: np.ndarray, t: np.ndarray) -> 
     written = []
     try:
         for name, collapse in (("graph.svg", True), ("graph_expanded.svg", False)):
-            with atomic_path(folder / name) as temporary:
-                draw(loss, path=temporary, collapse=collapse)
+            draw(loss, path=folder / name, collapse=collapse)
             written.append(folder / name)
     except GraphvizNotFoundError as error:
         print(f"note: no graph pictures: {error}")

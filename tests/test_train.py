@@ -5,6 +5,7 @@ import json
 import os
 import pickle
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,12 +38,27 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """One `--quick` run of the command, shared by the tests that read what it wrote."""
+def quick_run_and_renames(tmp_path_factory):
+    """One `--quick` run of the command, shared by the tests that read what it wrote, and
+    every path a temporary file was renamed onto while it ran."""
     folder = tmp_path_factory.mktemp("runs") / "quick"
-    code = train_command.main(["--quick", "--no-progress", "--seed", "3", "--out", str(folder)])
+    renamed = []
+    replace = os.replace
+
+    def recording_replace(source, destination):
+        renamed.append(Path(destination))
+        replace(source, destination)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "replace", recording_replace)
+        code = train_command.main(["--quick", "--no-progress", "--seed", "3", "--out", str(folder)])
     assert code == 0
-    return folder
+    return folder, renamed
+
+
+@pytest.fixture(scope="module")
+def quick_run(quick_run_and_renames):
+    return quick_run_and_renames[0]
 
 
 def without_timings(history):
@@ -145,6 +161,11 @@ def test_quick_run_writes_every_file_and_no_temporary_one(quick_run):
     config = json.loads((quick_run / "config.json").read_text())
     assert (config["preset"], config["seed"], config["settings"]["epochs"]) == ("default", 3, 1)
     assert config["step"] == "replay"
+
+
+def test_every_file_of_the_run_is_written_whole_then_renamed_into_place(quick_run_and_renames):
+    folder, renamed = quick_run_and_renames
+    assert sorted(path.name for path in renamed if path.parent == folder) == sorted(RUN_FILES)
 
 
 def test_evaluate_gives_the_same_report_for_any_batch_size(quick_run, capsys):

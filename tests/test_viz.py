@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import re
@@ -22,6 +23,7 @@ from minigrad import functional as F
 from minigrad import ops as minigrad_ops
 from minigrad.testing import op_cases, tensors
 from minigrad.viz import STYLES, GraphvizNotFoundError, draw, to_dot, trace_backward
+from minigrad.viz import graph as graph_module
 from minigrad.viz.__main__ import main as viz_main
 from minigrad.viz.__main__ import neuron
 from minigrad.viz.graph import POSITION_COLOR
@@ -697,6 +699,30 @@ def test_draw_needs_a_known_extension(tmp_path):
     o, _ = neuron()
     with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf"):
         draw(o, path=tmp_path / "o.jpeg")
+
+
+@pytest.mark.parametrize("name", ["graph.dot", pytest.param("graph.svg", marks=needs_dot)])
+def test_a_render_failing_midway_leaves_no_half_picture_and_no_temporary_file(
+    tmp_path, monkeypatch, name
+):
+    o, _ = neuron()
+    target = tmp_path / name
+    draw(o, path=target)
+    before = target.read_bytes()
+    write_picture = graph_module.write_picture
+
+    def disk_full_midway(graph, fmt, destination):
+        write_picture(graph, fmt, destination)
+        written = destination.read_bytes()
+        destination.write_bytes(written[: len(written) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(graph_module, "write_picture", disk_full_midway)
+    for path in (target, tmp_path / f"new-{name}"):
+        with pytest.raises(OSError, match="No space left on device"):
+            draw(o, path=path, show_values=True)
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == [name]
 
 
 def png_size(path):

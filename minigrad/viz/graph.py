@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minigrad.files import atomic_path
 from minigrad.graph import topological_order
 from minigrad.ops import Op
 from minigrad.tensor import Tensor
@@ -546,7 +547,12 @@ def to_dot(
 
 
 def render(graph: graphviz.Digraph, path: str | Path) -> str:
-    """Write `graph` to `path` in the format its extension names; return the path."""
+    """Write `graph` to `path` in the format its extension names; return the path.
+
+    The picture is written to a temporary file beside `path` and renamed onto it once whole
+    (`minigrad.files.atomic_path`), so a failed render or a full disk leaves the old picture
+    or none, never half of one, and no temporary file.
+    """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS + SOURCE_FORMATS:
@@ -554,17 +560,23 @@ def render(graph: graphviz.Digraph, path: str | Path) -> str:
             f"draw: cannot tell the format from {str(path)!r}; end the path with "
             + ", ".join(f".{name}" for name in FORMATS + SOURCE_FORMATS)
         )
-    if fmt in SOURCE_FORMATS:
-        data = graph.source.encode()
-    else:
-        gv = import_graphviz()
-        try:
-            data = graph.pipe(format=fmt)
-        except gv.ExecutableNotFound as error:
-            raise GraphvizNotFoundError(f"draw: {INSTALL_HELP}") from error
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    with atomic_path(path) as temporary:
+        write_picture(graph, fmt, temporary)
     return str(path)
+
+
+def write_picture(graph: graphviz.Digraph, fmt: str, destination: Path) -> None:
+    """Render `graph` as `fmt` into the file `destination`: DOT text for dot and gv, else
+    the picture Graphviz's `dot` draws."""
+    if fmt in SOURCE_FORMATS:
+        destination.write_bytes(graph.source.encode())
+        return
+    gv = import_graphviz()
+    try:
+        destination.write_bytes(graph.pipe(format=fmt))
+    except gv.ExecutableNotFound as error:
+        raise GraphvizNotFoundError(f"draw: {INSTALL_HELP}") from error
 
 
 def draw(*outputs: Tensor, path: str | Path = "graph.svg", **options: Any) -> str:
