@@ -250,6 +250,13 @@ def value_and_grad(
 
     @functools.wraps(f)
     def wrapped(*args: Any) -> tuple[Tensor, Any]:
+        for position in positions:
+            if not -len(args) <= position < len(args):
+                raise IndexError(
+                    f"grad: argnums {argnums} asks for argument {position} of "
+                    f"{getattr(f, '__name__', 'f')}, which was called with {len(args)} "
+                    "argument(s); argnums counts from 0"
+                )
         args = list(args)
         leaves = []
         for position in positions:

@@ -118,6 +118,8 @@ class GradcheckReport:
         steps = ", ".join(f"{h:.0e}" for h, _ in self.taylor)
         remainders = ", ".join(f"{r:.2g}" for _, r in self.taylor)
         head = f"  Taylor remainder |f(x+h) - f(x) - h*analytic| for h = {steps}: {remainders}"
+        if not all(math.isfinite(r) for _, r in self.taylor):
+            return f"{head}\n  is not finite: the function is not finite near this point"
         if self.remainder_order is None:
             return f"{head}\n  is at rounding level: the analytic value is consistent"
         power = f"  falls like h^{self.remainder_order:.2f}"
@@ -638,6 +640,14 @@ def gradcheck(
             f"gradcheck: no input of {function_name(fn)} has requires_grad=True, so there is "
             "nothing to check; create the inputs with Tensor(..., requires_grad=True)"
         )
+    for position, tensor in enumerate(original):
+        if tensor.dtype.kind == "f" and not np.all(np.isfinite(tensor.data)):
+            where = _unravel(int(np.flatnonzero(~np.isfinite(tensor.data))[0]), tensor.shape)
+            raise ValueError(
+                f"gradcheck: input {position} of {function_name(fn)} holds "
+                f"{tensor.data[where]} at {list(where)}; central differences need finite "
+                "inputs, so check at a point where every input is finite"
+            )
     dtype = next((t.dtype for t in original if t.dtype.kind == "f"), np.dtype(np.float64))
     _warn_if_float32(original, "gradcheck")
     result = run_check(
@@ -696,7 +706,7 @@ def jacobian(fn: Callable[..., Tensor], x: Tensor) -> np.ndarray:
     """Autograd Jacobian of fn at x, shaped fn(x).shape + x.shape."""
     leaf = Tensor(x.data, requires_grad=True, name=x.name)
     out = fn(leaf)
-    if not out.requires_grad:
+    if not out.requires_grad or out.size == 0 or leaf.size == 0:
         return np.zeros(out.shape + leaf.shape)
     rows = [
         gradients(out, [leaf], grad=seed, retain_graph=True)[0]

@@ -63,10 +63,10 @@ class replay:
         if first is None:
             self.first_traces[key] = trace
             return trace.loss
-        difference = first.difference(trace)
+        difference = first.difference(trace) or trace.argument_outside_ops()
         if difference:
             warnings.warn(
-                f"replay: {difference} between two calls with the same shapes, so this "
+                f"replay: {difference}, so this "
                 "step runs eagerly. Replay needs the same graph every call: its constants "
                 "must not be drawn at random (dropout) or computed from the arguments "
                 "outside minigrad's ops (casting a float64 batch to float32 is such a "
@@ -104,22 +104,39 @@ class _Trace:
             for node in self.nodes
         ]
 
+    def argument_outside_ops(self) -> str:
+        """An argument whose values the graph took in as constants rather than as an op's
+        input (labels used as an index, say): replaying would freeze them. '' if none."""
+        used = {
+            source[1] for sources in self.sources for source in sources if source[0] == "argument"
+        }
+        for index, argument in enumerate(self.arguments):
+            if index not in used:
+                return f"argument {index} reaches no op as an input (it is read outside the ops)"
+            for node in self.nodes:
+                if _holds(node.op.arguments, argument.data):
+                    return (
+                        f"argument {index} is also a param of '{node.op.label}' (an index or "
+                        "a condition), so its values would be frozen"
+                    )
+        return ""
+
     def difference(self, other: _Trace) -> str:
         """What differs between two traces' graphs, as a phrase ('' if nothing)."""
         if len(self.nodes) != len(other.nodes):
-            return f"the graph had {len(self.nodes)} ops, then {len(other.nodes)}"
+            return f"the graph had {len(self.nodes)} ops, then {len(other.nodes)} between two calls"
         for number, (node, twin_node) in enumerate(zip(self.nodes, other.nodes)):
             op, twin = node.op, twin_node.op
             where = f"'{op.label}' (op {number})"
             if type(op) is not type(twin) or not _same(op.arguments, twin.arguments):
-                return f"{where} became '{twin.label}' with {twin.arguments}"
+                return f"{where} became '{twin.label}' with {twin.arguments} between two calls"
             if len(op.inputs) != len(twin.inputs):
-                return f"{where} took {len(op.inputs)} inputs, then {len(twin.inputs)}"
+                return f"{where} took {len(op.inputs)} inputs, then {len(twin.inputs)} between two calls"
             for position, (source, twin_source) in enumerate(
                 zip(self.sources[number], other.sources[number])
             ):
                 if source[0] != twin_source[0] or not _same(source[1], twin_source[1]):
-                    return f"input {position} of {where} changed"
+                    return f"input {position} of {where} changed between two calls"
         return ""
 
 
@@ -132,6 +149,17 @@ def _source(tensor: Tensor, argument_ids: dict[int, int], position_of: dict[int,
     if tensor.requires_grad:
         return ("parameter", id(tensor))
     return ("constant", tensor.data)
+
+
+def _holds(value: Any, array: np.ndarray) -> bool:
+    """Whether `array` (or a view of it) sits in `value`, inside tuples, lists and dicts too."""
+    if isinstance(value, np.ndarray):
+        return value.size > 0 and np.may_share_memory(value, array)
+    if isinstance(value, (tuple, list)):
+        return any(_holds(part, array) for part in value)
+    if isinstance(value, dict):
+        return any(_holds(part, array) for part in value.values())
+    return False
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -227,3 +227,17 @@ def test_a_leaf_is_not_a_loss_to_replay():
     w = Tensor(np.array(1.0, np.float32), requires_grad=True)
     with pytest.raises(TypeError, match="computed by ops"):
         replay(lambda x: w)(np.ones(1, np.float32))
+
+
+def test_labels_read_outside_the_ops_are_never_frozen():
+    """The book's cross_entropy indexes with the labels: replaying would bake them in."""
+    model = nn.MLP([4, 3], rng=0)
+    step = replay(lambda x, t: F.cross_entropy(model(x).softmax(axis=1), t))
+    x = np.ones((2, 4), np.float32)
+    step(x, np.array([0, 1]))
+    with pytest.warns(UserWarning, match="argument 1 reaches no op as an input"):
+        step(x, np.array([0, 1]))
+    eager = F.cross_entropy(model(Tensor(x)).softmax(axis=1), np.array([2, 2])).item()
+    assert step(x, np.array([2, 2])).item() == eager
+    with pytest.raises(ValueError, match="labels must lie in 0..2"):
+        step(x, np.array([-1, 0]))
