@@ -131,7 +131,8 @@ class _Trace:
             if type(op) is not type(twin) or not _same(op.arguments, twin.arguments):
                 return f"{where} became '{twin.label}' with {twin.arguments} between two calls"
             if len(op.inputs) != len(twin.inputs):
-                return f"{where} took {len(op.inputs)} inputs, then {len(twin.inputs)} between two calls"
+                counts = f"{len(op.inputs)} inputs, then {len(twin.inputs)}"
+                return f"{where} took {counts} between two calls"
             for position, (source, twin_source) in enumerate(
                 zip(self.sources[number], other.sources[number])
             ):

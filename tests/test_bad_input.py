@@ -136,7 +136,7 @@ def test_flatten_refuses_a_start_axis_out_of_range():
 
 def test_mT_of_a_vector_names_itself():
     with pytest.raises(ValueError, match=r"mT: needs at least 2 axes .* \(3,\)"):
-        Tensor(np.ones(3)).mT
+        _ = Tensor(np.ones(3)).mT
 
 
 def test_apply_on_arrays_names_call():
