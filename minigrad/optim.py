@@ -31,6 +31,41 @@ __all__ = [
 State = dict[str, Any]
 
 
+def _describe(index: int, param: Any) -> str:
+    """A parameter as messages name it: `parameter 1 (layers.0.bias)`, or its repr if unnamed."""
+    return f"parameter {index} ({getattr(param, 'name', None) or repr(param)[:60]})"
+
+
+def _parameter_list(caller: str, params: Iterable[Tensor]) -> list[Tensor]:
+    """`params` as a list, after checking that it holds each trainable leaf Tensor once."""
+    if isinstance(params, Tensor) or hasattr(params, "parameters"):
+        raise TypeError(
+            f"{caller}: params must be a list of parameters, got one {type(params).__name__}; "
+            "pass model.parameters() or [param]"
+        )
+    if not isinstance(params, Iterable):
+        raise TypeError(
+            f"{caller}: params must be an iterable of parameters such as model.parameters(), "
+            f"got {params!r:.60}"
+        )
+    params = list(params)
+    first_index: dict[int, int] = {}
+    for index, param in enumerate(params):
+        if not (isinstance(param, Tensor) and param.requires_grad and param.is_leaf):
+            raise TypeError(
+                f"{caller}: {_describe(index, param)} must be a leaf Tensor with "
+                "requires_grad=True, such as model.parameters()"
+            )
+        first = first_index.setdefault(id(param), index)
+        if first != index:
+            # Listed twice, it would be stepped (or counted in the norm) twice.
+            raise ValueError(
+                f"{caller}: {_describe(index, param)} is parameter {first} again; "
+                "pass each parameter once (model.parameters() lists shared ones once)"
+            )
+    return params
+
+
 def _check_eps(caller: str, eps: Any) -> None:
     """eps keeps a division by sqrt(h) finite: with eps = 0, a zero gradient gives 0 / 0 = NaN."""
     check_positive(caller, "eps", eps)
@@ -41,15 +76,9 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         caller = type(self).__name__
-        self.params = list(params)
+        self.params = _parameter_list(caller, params)
         if not self.params:
             raise ValueError(f"{caller}: got no parameters to optimize")
-        for index, param in enumerate(self.params):
-            if not (isinstance(param, Tensor) and param.requires_grad and param.is_leaf):
-                raise TypeError(
-                    f"{caller}: parameter {index} ({getattr(param, 'name', None) or param!r:.60}) "
-                    "must be a leaf Tensor with requires_grad=True, such as model.parameters()"
-                )
         check_range(caller, "lr", lr, 0.0, math.inf)
         self.lr = lr
         self.state: list[State] = [{} for _ in self.params]
@@ -251,6 +280,7 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
         raise ValueError(
             f"clip_grad_norm: max_norm must be > 0 (inf only measures the norm), got {max_norm}"
         )
+    params = _parameter_list("clip_grad_norm", params)
     with_grad = [param for param in params if param.grad is not None]
     total = math.sqrt(sum(float(np.vdot(p.grad.data, p.grad.data)) for p in with_grad))
     if total > max_norm:

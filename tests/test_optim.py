@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad import Tensor, optim
+from minigrad import Tensor, nn, optim
 from minigrad.nn import Parameter
 
 START = [1.0, -2.0, 3.0]
@@ -205,6 +205,22 @@ def test_bad_hyperparameters_are_refused_at_construction(make, error, message):
     np.testing.assert_array_equal(param.data, [1.0, 2.0])
 
 
+def test_params_must_be_a_list_of_distinct_parameters():
+    param = Parameter([1.0])
+    with pytest.raises(
+        TypeError,
+        match="SGD: params must be a list of parameters, got one "
+        r"Parameter; pass model.parameters\(\) or \[param\]",
+    ):
+        optim.SGD(param)
+    with pytest.raises(TypeError, match=r"Adam: params .* got one Linear; pass model.parameters"):
+        optim.Adam(nn.Linear(2, 3))
+    with pytest.raises(TypeError, match="AdaGrad: params must be an iterable .* got 0.1"):
+        optim.AdaGrad(0.1)
+    with pytest.raises(ValueError, match=r"SGD: parameter 1 \(w\) is parameter 0 again"):
+        optim.SGD([Parameter([1.0], name="w")] * 2)
+
+
 # ----- clipping --------------------------------------------------------------------------------
 def test_clip_grad_norm_scales_all_gradients_to_the_global_norm():
     a, b = Parameter([0.0]), Parameter([0.0, 0.0])
@@ -224,6 +240,11 @@ def test_clip_grad_norm_checks_its_arguments():
             optim.clip_grad_norm([param], bad)
     with pytest.raises(TypeError, match="clip_grad_norm: max_norm must be a number, got None"):
         optim.clip_grad_norm([param], None)
+    # One Tensor instead of a list used to be iterated row by row: norm 0, nothing clipped.
+    with pytest.raises(TypeError, match="clip_grad_norm: params .* got one Parameter"):
+        optim.clip_grad_norm(param, 1.0)
+    with pytest.raises(ValueError, match=r"clip_grad_norm: parameter 1 .* is parameter 0 again"):
+        optim.clip_grad_norm([param, param], 1.0)
     assert optim.clip_grad_norm([param], float("inf")) == pytest.approx(3.0)
     np.testing.assert_array_equal(param.grad.data, [3.0])
 
