@@ -89,10 +89,34 @@ class Optimizer:
             param.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
-        for param, state in zip(self.params, self.state):
+        """Update every parameter that has a gradient.
+
+        Every parameter is checked before any is changed, so a refused step changes nothing.
+        """
+        updates = []
+        for index, (param, state) in enumerate(zip(self.params, self.state)):
             if param.grad is not None:
-                self.update(param.data, param.grad.data, state)
+                data, grad = param.data, param.grad.data
+                if grad.shape != data.shape or not data.flags.writeable:
+                    raise self._step_error(index, param, grad)
+                updates.append((data, grad, state))
+        for data, grad, state in updates:
+            self.update(data, grad, state)
+
+    def _step_error(self, index: int, param: Tensor, grad: np.ndarray) -> ValueError:
+        """Why `param` cannot take a step with `grad` (the checks `step` makes)."""
+        where = f"{type(self).__name__}.step: {_describe(index, param)}"
+        if grad.shape != param.data.shape:
+            # NumPy would broadcast a (1,) gradient over a (3,) parameter without a word.
+            return ValueError(
+                f"{where} has shape {param.data.shape} but its gradient has shape {grad.shape}; "
+                "a gradient must have its parameter's shape (set .grad by backward(), or to "
+                f"an array of shape {param.data.shape})"
+            )
+        return ValueError(
+            f"{where} is read-only (its .data array is not writeable), so it cannot be updated "
+            "in place; give it a writeable copy first: param.data = param.data.copy()"
+        )
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: State) -> None:
         """Change `param` in place; never write into `grad` (it may be shared)."""

@@ -221,6 +221,45 @@ def test_params_must_be_a_list_of_distinct_parameters():
         optim.SGD([Parameter([1.0], name="w")] * 2)
 
 
+# ----- what a step refuses ------------------------------------------------------------------------
+EVERY_OPTIMIZER = [optim.SGD, optim.AdaGrad, optim.RMSprop, optim.Adam, optim.AdamW]
+
+
+@pytest.mark.parametrize("make", EVERY_OPTIMIZER)
+def test_step_refuses_a_gradient_of_another_shape_and_changes_nothing(make):
+    model = nn.Linear(3, 2)
+    before = model.state_dict()
+    optimizer = make(model.parameters())
+    model.weight.grad = Tensor(np.ones((3, 2)))
+    model.bias.grad = Tensor([1.0])  # NumPy would broadcast this over the (2,) bias
+    name = make.__name__
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}.step: parameter 1 \(bias\) has shape \(2,\) but its gradient has "
+        r"shape \(1,\); a gradient must have its parameter's shape",
+    ):
+        optimizer.step()
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])  # the weight took no step either
+    assert optimizer.state[0] == {}
+
+
+@pytest.mark.parametrize("make", EVERY_OPTIMIZER)
+def test_step_on_a_read_only_parameter_says_how_to_make_it_writeable(make):
+    param = Parameter(np.broadcast_to(np.float32(1.0), (3,)), name="w")  # a read-only view
+    optimizer = make([param])
+    param.grad = Tensor(np.ones(3))
+    with pytest.raises(
+        ValueError,
+        match=rf"{make.__name__}.step: parameter 0 \(w\) is read-only .* "
+        r"param.data = param.data.copy\(\)",
+    ):
+        optimizer.step()
+    param.data = param.data.copy()
+    optimizer.step()
+    assert (param.data < 1.0).all()
+
+
 # ----- clipping --------------------------------------------------------------------------------
 def test_clip_grad_norm_scales_all_gradients_to_the_global_norm():
     a, b = Parameter([0.0]), Parameter([0.0, 0.0])
