@@ -45,10 +45,22 @@ __all__ = [
 Seed = int | np.random.Generator | None
 
 
-def as_generator(seed: Seed) -> np.random.Generator:
+def as_generator(
+    seed: Seed, caller: str = "as_generator", name: str = "seed"
+) -> np.random.Generator:
     """A NumPy Generator from a seed. A Generator is used as it is, so one generator can feed
-    several layers (and a DataLoader) in turn and a whole run repeats from one seed."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    several layers (and a DataLoader) in turn and a whole run repeats from one seed.
+
+    `caller` and `name` say whose argument a bad seed was, in the error."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        problem = TypeError if isinstance(error, TypeError) else ValueError
+        raise problem(
+            f"{caller}: {name} must be None, an int >= 0 or a np.random.Generator, got {seed!r:.60}"
+        ) from error
 
 
 class Parameter(Tensor):
