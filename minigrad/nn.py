@@ -9,6 +9,8 @@ cannot run code.
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import functional as F
+from minigrad.checks import check_count, check_range
 from minigrad.files import atomic_path, atomic_write, read_npz
 from minigrad.grad_mode import module_scope
 from minigrad.tensor import Tensor, as_array
@@ -250,6 +253,19 @@ class Module:
 
 
 # ----- layers ---------------------------------------------------------------------------------
+INIT_GAINS = {"he": 2.0, "xavier": 1.0}
+
+
+def _check_init(caller: str, init: Any) -> None:
+    if isinstance(init, str) and init in INIT_GAINS:
+        return
+    if isinstance(init, (bool, np.bool_)) or not isinstance(init, numbers.Real):
+        raise ValueError(
+            f"{caller}: init must be 'he', 'xavier' or a standard deviation, got {init!r:.60}"
+        )
+    check_range(caller, "init (a standard deviation)", init, 0.0, math.inf)
+
+
 def init_std(init: str | float, fan_in: int) -> float:
     """The standard deviation of a layer's normal initial weights.
 
@@ -257,13 +273,22 @@ def init_std(init: str | float, fan_in: int) -> float:
     (both as the book defines them); a number is used as is (the book's
     `weight_init_std=0.01`, or 1.0 for Nielsen's `randn`).
     """
-    if isinstance(init, (int, float)) and not isinstance(init, bool):
-        return float(init)
-    if init == "he":
-        return float(np.sqrt(2.0 / fan_in))
-    if init == "xavier":
-        return float(np.sqrt(1.0 / fan_in))
-    raise ValueError(f"Linear: init must be 'he', 'xavier' or a standard deviation, got {init!r}")
+    _check_init("Linear", init)
+    if isinstance(init, str):
+        # A layer with no inputs has no weights to draw: any finite spread will do.
+        return float(np.sqrt(INIT_GAINS[init] / max(fan_in, 1)))
+    return float(init)
+
+
+def _check_float_dtype(caller: str, dtype: Any) -> None:
+    """Parameters are trained by gradients, so they hold floats."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind != "f":
+        shown = repr(dtype) if resolved is None else resolved.name
+        raise TypeError(f"{caller}: dtype must be a float type such as np.float32, got {shown}")
 
 
 class Linear(Module):
@@ -280,8 +305,14 @@ class Linear(Module):
         rng: Seed = None,
         dtype: Any = np.float32,
     ) -> None:
+        # 0 is a size: with no inputs the output is the bias (an empty sum), with no outputs
+        # it is an empty (N, 0) array.
+        check_count("Linear", "in_features", in_features, 0)
+        check_count("Linear", "out_features", out_features, 0)
+        _check_float_dtype("Linear", dtype)
         std = init_std(init, in_features)
-        weight = as_generator(rng).standard_normal((in_features, out_features)) * std
+        generator = as_generator(rng, "Linear", "rng")
+        weight = generator.standard_normal((in_features, out_features)) * std
         self.weight = Parameter(weight.astype(dtype))
         self.bias = Parameter(np.zeros(out_features, dtype=dtype))
 

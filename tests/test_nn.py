@@ -191,6 +191,68 @@ def test_mlp_dropout_is_only_active_in_training_mode():
     np.testing.assert_array_equal(model(x).data, model(x).data)
 
 
+def test_a_linear_layer_with_no_inputs_outputs_its_bias():
+    layer = nn.Linear(0, 3, rng=0)  # an empty sum: x @ W is all zeros
+    layer.bias.data[:] = [1.0, 2.0, 3.0]
+    x = Tensor(np.zeros((4, 0), dtype=np.float32), requires_grad=True)
+    y = layer(x)
+    np.testing.assert_array_equal(y.data, np.tile([1.0, 2.0, 3.0], (4, 1)))
+    y.sum().backward()
+    assert layer.weight.grad.shape == (0, 3) and x.grad.shape == (4, 0)
+    np.testing.assert_array_equal(layer.bias.grad.data, [4.0, 4.0, 4.0])
+
+
+def test_a_linear_layer_with_no_outputs_gives_an_empty_output_and_zero_gradients():
+    layer = nn.Linear(2, 0, rng=0)
+    x = Tensor(np.ones((4, 2), dtype=np.float32), requires_grad=True)
+    y = layer(x)
+    assert y.shape == (4, 0)
+    y.sum().backward()
+    assert layer.weight.grad.shape == (2, 0) and layer.bias.grad.shape == (0,)
+    np.testing.assert_array_equal(x.grad.data, np.zeros((4, 2)))
+
+
+BAD_CONSTRUCTORS = [
+    (lambda: nn.Linear(-1, 3), ValueError, "Linear: in_features must be at least 0, got -1"),
+    (lambda: nn.Linear(3, -2), ValueError, "Linear: out_features must be at least 0, got -2"),
+    (lambda: nn.Linear(2.5, 3), TypeError, "Linear: in_features must be an int, got 2.5"),
+    (lambda: nn.Linear(2, "3"), TypeError, "Linear: out_features must be an int, got '3'"),
+    (lambda: nn.Linear(True, 3), TypeError, "Linear: in_features must be an int, got True"),
+    (
+        lambda: nn.Linear(2, 3, init=float("nan")),
+        ValueError,
+        r"Linear: init \(a standard deviation\) must be in \[0.0, inf\), got nan",
+    ),
+    (lambda: nn.Linear(2, 3, init=-0.01), ValueError, r"Linear: init .* got -0.01"),
+    (
+        lambda: nn.Linear(2, 3, init=None),
+        ValueError,
+        "Linear: init must be 'he', 'xavier' .* got None",
+    ),
+    (
+        lambda: nn.Linear(2, 3, dtype=np.int32),
+        TypeError,
+        "Linear: dtype must be a float type such as np.float32, got int32",
+    ),
+    (lambda: nn.Linear(2, 3, dtype="banana"), TypeError, "Linear: dtype .* got 'banana'"),
+    (
+        lambda: nn.Linear(2, 3, rng="x"),
+        TypeError,
+        "Linear: rng must be None, an int >= 0 or a np.random.Generator, got 'x'",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, error, message", BAD_CONSTRUCTORS)
+def test_bad_layer_arguments_name_the_layer_the_argument_and_the_value(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_layer_sizes_may_be_numpy_integers():
+    assert nn.Linear(np.int64(2), np.int32(3)).weight.shape == (2, 3)
+
+
 # ----- weights: state_dict, files, the book's names -----------------------------------------
 def test_state_dict_round_trip_gives_the_same_outputs():
     source, target = nn.MLP([4, 8, 3], rng=0), nn.MLP([4, 8, 3], rng=1)
