@@ -13,7 +13,7 @@ import math
 import numbers
 import os
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import pairwise, zip_longest
 from pathlib import Path
 from typing import Any
@@ -343,10 +343,9 @@ class Dropout(Module):
     ("inverted" dropout), so evaluation needs no rescaling: in eval mode it does nothing."""
 
     def __init__(self, p: float = 0.5, rng: Seed = None) -> None:
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        check_range("Dropout", "p", p, 0, 1)
         self.p = p
-        self.rng = as_generator(rng)
+        self.rng = as_generator(rng, "Dropout", "rng")
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
@@ -365,6 +364,17 @@ class Sequential(Module):
 
     def __init__(self, *modules: Module) -> None:
         for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                # setattr would store it where named_children() never looks: a silent no-op.
+                fix = (
+                    "pass the modules themselves: Sequential(*layers)"
+                    if isinstance(module, (list, tuple))
+                    else "wrap a function in a Module subclass that calls it in forward()"
+                )
+                raise TypeError(
+                    f"Sequential: argument {index} is {module!r:.60} "
+                    f"({type(module).__name__}), not a Module; {fix}"
+                )
             setattr(self, str(index), module)
 
     def __len__(self) -> int:
@@ -412,9 +422,17 @@ class MLP(Module):
         dropout: float = 0.0,
         rng: Seed = None,
     ) -> None:
+        if isinstance(sizes, str) or not isinstance(sizes, (Sequence, np.ndarray)):
+            raise TypeError(
+                f"MLP: sizes must be a list of layer sizes such as [784, 30, 10], got {sizes!r:.60}"
+            )
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs an input and an output size, got {sizes}")
-        rng = as_generator(rng)
+        for index, size in enumerate(sizes):
+            check_count("MLP", f"sizes[{index}]", size, 0)
+        # Checked here, as no Dropout is built (to check it) when there is no hidden layer.
+        check_range("MLP", "dropout", dropout, 0, 1)
+        rng = as_generator(rng, "MLP", "rng")
         self.sizes = tuple(int(size) for size in sizes)
         self.activation = _check_activation("activation", activation)
         self.output_activation = (
@@ -423,6 +441,7 @@ class MLP(Module):
             else _check_activation("output_activation", output_activation)
         )
         init = init if init is not None else ("he" if activation == "relu" else "xavier")
+        _check_init("MLP", init)
         self.layers = Sequential(*(Linear(a, b, init, rng) for a, b in pairwise(self.sizes)))
         # One Dropout per hidden layer, and none when p is 0: a step then makes no no-op calls.
         self.dropouts = Sequential(*(Dropout(dropout, rng) for _ in self.sizes[2:] if dropout))

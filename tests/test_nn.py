@@ -212,6 +212,16 @@ def test_a_linear_layer_with_no_outputs_gives_an_empty_output_and_zero_gradients
     np.testing.assert_array_equal(x.grad.data, np.zeros((4, 2)))
 
 
+def test_an_mlp_with_an_empty_hidden_layer_outputs_the_last_bias():
+    model = nn.MLP([3, 0, 2], rng=0)
+    model.layers[1].bias.data[:] = [5.0, -5.0]
+    x = Tensor(np.ones((4, 3), dtype=np.float32), requires_grad=True)
+    y = model(x)
+    np.testing.assert_array_equal(y.data, np.tile([5.0, -5.0], (4, 1)))
+    y.sum().backward()
+    assert [p.grad.shape for p in model.parameters()] == [(3, 0), (0,), (0, 2), (2,)]
+
+
 BAD_CONSTRUCTORS = [
     (lambda: nn.Linear(-1, 3), ValueError, "Linear: in_features must be at least 0, got -1"),
     (lambda: nn.Linear(3, -2), ValueError, "Linear: out_features must be at least 0, got -2"),
@@ -240,6 +250,33 @@ BAD_CONSTRUCTORS = [
         TypeError,
         "Linear: rng must be None, an int >= 0 or a np.random.Generator, got 'x'",
     ),
+    (lambda: nn.Dropout("0.5"), TypeError, "Dropout: p must be a number, got '0.5'"),
+    (lambda: nn.Dropout(float("nan")), ValueError, r"Dropout: p must be in \[0, 1\), got nan"),
+    (lambda: nn.Dropout(0.5, rng=-1), ValueError, "Dropout: rng must be .* got -1"),
+    (lambda: nn.MLP(784), TypeError, r"MLP: sizes must be a list of layer sizes .* got 784"),
+    (lambda: nn.MLP("23"), TypeError, "MLP: sizes must be a list .* got '23'"),
+    (lambda: nn.MLP([784, -1, 10]), ValueError, r"MLP: sizes\[1\] must be at least 0, got -1"),
+    (lambda: nn.MLP([784, 2.5, 10]), TypeError, r"MLP: sizes\[1\] must be an int, got 2.5"),
+    (lambda: nn.MLP([2, 3], dropout=1.0), ValueError, r"MLP: dropout must be in \[0, 1\), got 1.0"),
+    (lambda: nn.MLP([2, 3, 4], dropout=float("nan")), ValueError, "MLP: dropout .* got nan"),
+    (
+        lambda: nn.MLP([2, 3], init="kaiming"),
+        ValueError,
+        "MLP: init must be 'he', .* got 'kaiming'",
+    ),
+    (lambda: nn.MLP([2, 3], rng=2.5), TypeError, "MLP: rng must be None, an int .* got 2.5"),
+    (
+        lambda: nn.Sequential(nn.ReLU(), abs),
+        TypeError,
+        r"Sequential: argument 1 is <built-in function abs> \(builtin_function_or_method\), "
+        "not a Module; wrap a function in a Module subclass",
+    ),
+    (
+        lambda: nn.Sequential([nn.ReLU(), nn.Tanh()]),
+        TypeError,
+        r"Sequential: argument 0 is \[ReLU\(\), Tanh\(\)\] \(list\), not a Module; pass the "
+        r"modules themselves: Sequential\(\*layers\)",
+    ),
 ]
 
 
@@ -251,6 +288,7 @@ def test_bad_layer_arguments_name_the_layer_the_argument_and_the_value(make, err
 
 def test_layer_sizes_may_be_numpy_integers():
     assert nn.Linear(np.int64(2), np.int32(3)).weight.shape == (2, 3)
+    assert nn.MLP(np.array([4, 3, 2])).sizes == (4, 3, 2)
 
 
 # ----- weights: state_dict, files, the book's names -----------------------------------------
