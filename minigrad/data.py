@@ -6,13 +6,38 @@ run with the same seed sees the same batches in the same order.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
+from minigrad.checks import check_count, check_flag
 from minigrad.nn import Seed, as_generator
+from minigrad.tensor import Tensor
 
 __all__ = ["DataLoader"]
+
+
+def _check_array(index: int, array: Any) -> None:
+    """Batches are cut along the first axis by slices and (shuffled) index arrays, which
+    lists and scalars do not take: only arrays (or Tensors) of one axis or more."""
+    if not isinstance(array, (np.ndarray, Tensor)):
+        fix = (
+            "batch_size, shuffle, seed and drop_last are keyword-only: "
+            "DataLoader(x, t, batch_size=...)"
+            if index > 0 and isinstance(array, numbers.Number)
+            else "pass NumPy arrays (np.asarray(...))"
+        )
+        raise TypeError(
+            f"DataLoader: argument {index} is {array!r:.40} ({type(array).__name__}), "
+            f"not an array; {fix}"
+        )
+    if array.ndim == 0:
+        raise ValueError(
+            f"DataLoader: argument {index} is a 0-d array ({array!r:.40}); batches are cut "
+            "along the first axis, so give arrays of one row per example"
+        )
 
 
 class DataLoader:
@@ -34,18 +59,21 @@ class DataLoader:
     ) -> None:
         if not arrays:
             raise ValueError("DataLoader: give at least one array, e.g. DataLoader(x, t)")
+        for index, array in enumerate(arrays):
+            _check_array(index, array)
         lengths = [len(array) for array in arrays]
         if len(set(lengths)) != 1:
             raise ValueError(
                 f"DataLoader: arrays must have the same length (first axis), got {lengths}"
             )
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        check_count("DataLoader", "batch_size", batch_size, 1)
+        check_flag("DataLoader", "shuffle", shuffle)
+        check_flag("DataLoader", "drop_last", drop_last)
         self.arrays = arrays
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.rng = as_generator(seed)
+        self.rng = as_generator(seed, "DataLoader")
 
     @property
     def size(self) -> int:

@@ -9,9 +9,11 @@ cannot run code.
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import pairwise, zip_longest
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import functional as F
+from minigrad.checks import check_count, check_range
 from minigrad.files import atomic_path, atomic_write, read_npz
 from minigrad.grad_mode import module_scope
 from minigrad.tensor import Tensor
@@ -45,10 +48,22 @@ __all__ = [
 Seed = int | np.random.Generator | None
 
 
-def as_generator(seed: Seed) -> np.random.Generator:
+def as_generator(
+    seed: Seed, caller: str = "as_generator", name: str = "seed"
+) -> np.random.Generator:
     """A NumPy Generator from a seed. A Generator is used as it is, so one generator can feed
-    several layers (and a DataLoader) in turn and a whole run repeats from one seed."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    several layers (and a DataLoader) in turn and a whole run repeats from one seed.
+
+    `caller` and `name` say whose argument a bad seed was, in the error."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        problem = TypeError if isinstance(error, TypeError) else ValueError
+        raise problem(
+            f"{caller}: {name} must be None, an int >= 0 or a np.random.Generator, got {seed!r:.60}"
+        ) from error
 
 
 class Parameter(Tensor):
@@ -246,6 +261,19 @@ class Module:
 
 
 # ----- layers ---------------------------------------------------------------------------------
+INIT_GAINS = {"he": 2.0, "xavier": 1.0}
+
+
+def _check_init(caller: str, init: Any) -> None:
+    if isinstance(init, str) and init in INIT_GAINS:
+        return
+    if isinstance(init, (bool, np.bool_)) or not isinstance(init, numbers.Real):
+        raise ValueError(
+            f"{caller}: init must be 'he', 'xavier' or a standard deviation, got {init!r:.60}"
+        )
+    check_range(caller, "init (a standard deviation)", init, 0.0, math.inf)
+
+
 def init_std(init: str | float, fan_in: int) -> float:
     """The standard deviation of a layer's normal initial weights.
 
@@ -253,13 +281,22 @@ def init_std(init: str | float, fan_in: int) -> float:
     (both as the book defines them); a number is used as is (the book's
     `weight_init_std=0.01`, or 1.0 for Nielsen's `randn`).
     """
-    if isinstance(init, (int, float)) and not isinstance(init, bool):
-        return float(init)
-    if init == "he":
-        return float(np.sqrt(2.0 / fan_in))
-    if init == "xavier":
-        return float(np.sqrt(1.0 / fan_in))
-    raise ValueError(f"Linear: init must be 'he', 'xavier' or a standard deviation, got {init!r}")
+    _check_init("Linear", init)
+    if isinstance(init, str):
+        # A layer with no inputs has no weights to draw: any finite spread will do.
+        return float(np.sqrt(INIT_GAINS[init] / max(fan_in, 1)))
+    return float(init)
+
+
+def _check_float_dtype(caller: str, dtype: Any) -> None:
+    """Parameters are trained by gradients, so they hold floats."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind != "f":
+        shown = repr(dtype) if resolved is None else resolved.name
+        raise TypeError(f"{caller}: dtype must be a float type such as np.float32, got {shown}")
 
 
 class Linear(Module):
@@ -276,8 +313,14 @@ class Linear(Module):
         rng: Seed = None,
         dtype: Any = np.float32,
     ) -> None:
+        # 0 is a size: with no inputs the output is the bias (an empty sum), with no outputs
+        # it is an empty (N, 0) array.
+        check_count("Linear", "in_features", in_features, 0)
+        check_count("Linear", "out_features", out_features, 0)
+        _check_float_dtype("Linear", dtype)
         std = init_std(init, in_features)
-        weight = as_generator(rng).standard_normal((in_features, out_features)) * std
+        generator = as_generator(rng, "Linear", "rng")
+        weight = generator.standard_normal((in_features, out_features)) * std
         self.weight = Parameter(weight.astype(dtype))
         self.bias = Parameter(np.zeros(out_features, dtype=dtype))
 
@@ -308,10 +351,9 @@ class Dropout(Module):
     ("inverted" dropout), so evaluation needs no rescaling: in eval mode it does nothing."""
 
     def __init__(self, p: float = 0.5, rng: Seed = None) -> None:
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        check_range("Dropout", "p", p, 0, 1)
         self.p = p
-        self.rng = as_generator(rng)
+        self.rng = as_generator(rng, "Dropout", "rng")
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
@@ -330,6 +372,17 @@ class Sequential(Module):
 
     def __init__(self, *modules: Module) -> None:
         for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                # setattr would store it where named_children() never looks: a silent no-op.
+                fix = (
+                    "pass the modules themselves: Sequential(*layers)"
+                    if isinstance(module, (list, tuple))
+                    else "wrap a function in a Module subclass that calls it in forward()"
+                )
+                raise TypeError(
+                    f"Sequential: argument {index} is {module!r:.60} "
+                    f"({type(module).__name__}), not a Module; {fix}"
+                )
             setattr(self, str(index), module)
 
     def __len__(self) -> int:
@@ -377,9 +430,17 @@ class MLP(Module):
         dropout: float = 0.0,
         rng: Seed = None,
     ) -> None:
+        if isinstance(sizes, str) or not isinstance(sizes, (Sequence, np.ndarray)):
+            raise TypeError(
+                f"MLP: sizes must be a list of layer sizes such as [784, 30, 10], got {sizes!r:.60}"
+            )
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs an input and an output size, got {sizes}")
-        rng = as_generator(rng)
+        for index, size in enumerate(sizes):
+            check_count("MLP", f"sizes[{index}]", size, 0)
+        # Checked here, as no Dropout is built (to check it) when there is no hidden layer.
+        check_range("MLP", "dropout", dropout, 0, 1)
+        rng = as_generator(rng, "MLP", "rng")
         self.sizes = tuple(int(size) for size in sizes)
         self.activation = _check_activation("activation", activation)
         self.output_activation = (
@@ -388,6 +449,7 @@ class MLP(Module):
             else _check_activation("output_activation", output_activation)
         )
         init = init if init is not None else ("he" if activation == "relu" else "xavier")
+        _check_init("MLP", init)
         self.layers = Sequential(*(Linear(a, b, init, rng) for a, b in pairwise(self.sizes)))
         # One Dropout per hidden layer, and none when p is 0: a step then makes no no-op calls.
         self.dropouts = Sequential(*(Dropout(dropout, rng) for _ in self.sizes[2:] if dropout))

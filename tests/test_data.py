@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minigrad import Tensor
 from minigrad.data import DataLoader
 
 
@@ -62,3 +63,67 @@ def test_bad_arguments_are_explained():
         DataLoader(np.zeros(3), batch_size=0)
     with pytest.raises(ValueError, match="at least one array"):
         DataLoader()
+
+
+X = np.zeros((3, 2))
+
+BAD_LOADERS = [
+    (
+        lambda: DataLoader(X, batch_size=2.5),
+        TypeError,
+        "DataLoader: batch_size must be an int, got 2.5",
+    ),
+    (lambda: DataLoader(X, batch_size=None), TypeError, "DataLoader: batch_size .* got None"),
+    (lambda: DataLoader(X, batch_size=True), TypeError, "DataLoader: batch_size .* got True"),
+    (
+        lambda: DataLoader(X, batch_size=-1),
+        ValueError,
+        "DataLoader: batch_size .* at least 1, got -1",
+    ),
+    (
+        lambda: DataLoader(X, shuffle="no"),
+        TypeError,
+        "DataLoader: shuffle must be True or False, got 'no'",
+    ),
+    (
+        lambda: DataLoader(X, drop_last=1),
+        TypeError,
+        "DataLoader: drop_last must be True or False, got 1",
+    ),
+    (
+        lambda: DataLoader(X, shuffle=True, seed="x"),
+        TypeError,
+        "DataLoader: seed must be None, an int >= 0 or a np.random.Generator, got 'x'",
+    ),
+    (lambda: DataLoader(X, shuffle=True, seed=-1), ValueError, "DataLoader: seed .* got -1"),
+    (
+        lambda: DataLoader(X, 2),
+        TypeError,
+        r"DataLoader: argument 1 is 2 \(int\), not an array; batch_size, shuffle, seed and "
+        r"drop_last are keyword-only: DataLoader\(x, t, batch_size=...\)",
+    ),
+    (
+        lambda: DataLoader([1, 2, 3]),
+        TypeError,
+        r"DataLoader: argument 0 is \[1, 2, 3\] \(list\), not an array; pass NumPy arrays",
+    ),
+    (
+        lambda: DataLoader(X, np.array(3)),
+        ValueError,
+        r"DataLoader: argument 1 is a 0-d array \(array\(3\)\)",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, error, message", BAD_LOADERS)
+def test_bad_loader_arguments_name_the_argument_and_the_value(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_numpy_integers_are_batch_sizes_and_tensors_are_arrays():
+    loader = DataLoader(Tensor(np.arange(5.0)), batch_size=np.int64(2), shuffle=True, seed=0)
+    assert loader.batch_size == 2 and type(loader.batch_size) is int
+    batches = [batch.data for (batch,) in loader]
+    assert [len(batch) for batch in batches] == [2, 2, 1]
+    assert sorted(np.concatenate(batches)) == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -214,6 +214,106 @@ def test_mlp_dropout_is_only_active_in_training_mode():
     np.testing.assert_array_equal(model(x).data, model(x).data)
 
 
+def test_a_linear_layer_with_no_inputs_outputs_its_bias():
+    layer = nn.Linear(0, 3, rng=0)  # an empty sum: x @ W is all zeros
+    layer.bias.data[:] = [1.0, 2.0, 3.0]
+    x = Tensor(np.zeros((4, 0), dtype=np.float32), requires_grad=True)
+    y = layer(x)
+    np.testing.assert_array_equal(y.data, np.tile([1.0, 2.0, 3.0], (4, 1)))
+    y.sum().backward()
+    assert layer.weight.grad.shape == (0, 3) and x.grad.shape == (4, 0)
+    np.testing.assert_array_equal(layer.bias.grad.data, [4.0, 4.0, 4.0])
+
+
+def test_a_linear_layer_with_no_outputs_gives_an_empty_output_and_zero_gradients():
+    layer = nn.Linear(2, 0, rng=0)
+    x = Tensor(np.ones((4, 2), dtype=np.float32), requires_grad=True)
+    y = layer(x)
+    assert y.shape == (4, 0)
+    y.sum().backward()
+    assert layer.weight.grad.shape == (2, 0) and layer.bias.grad.shape == (0,)
+    np.testing.assert_array_equal(x.grad.data, np.zeros((4, 2)))
+
+
+def test_an_mlp_with_an_empty_hidden_layer_outputs_the_last_bias():
+    model = nn.MLP([3, 0, 2], rng=0)
+    model.layers[1].bias.data[:] = [5.0, -5.0]
+    x = Tensor(np.ones((4, 3), dtype=np.float32), requires_grad=True)
+    y = model(x)
+    np.testing.assert_array_equal(y.data, np.tile([5.0, -5.0], (4, 1)))
+    y.sum().backward()
+    assert [p.grad.shape for p in model.parameters()] == [(3, 0), (0,), (0, 2), (2,)]
+
+
+BAD_CONSTRUCTORS = [
+    (lambda: nn.Linear(-1, 3), ValueError, "Linear: in_features must be at least 0, got -1"),
+    (lambda: nn.Linear(3, -2), ValueError, "Linear: out_features must be at least 0, got -2"),
+    (lambda: nn.Linear(2.5, 3), TypeError, "Linear: in_features must be an int, got 2.5"),
+    (lambda: nn.Linear(2, "3"), TypeError, "Linear: out_features must be an int, got '3'"),
+    (lambda: nn.Linear(True, 3), TypeError, "Linear: in_features must be an int, got True"),
+    (
+        lambda: nn.Linear(2, 3, init=float("nan")),
+        ValueError,
+        r"Linear: init \(a standard deviation\) must be in \[0.0, inf\), got nan",
+    ),
+    (lambda: nn.Linear(2, 3, init=-0.01), ValueError, r"Linear: init .* got -0.01"),
+    (
+        lambda: nn.Linear(2, 3, init=None),
+        ValueError,
+        "Linear: init must be 'he', 'xavier' .* got None",
+    ),
+    (
+        lambda: nn.Linear(2, 3, dtype=np.int32),
+        TypeError,
+        "Linear: dtype must be a float type such as np.float32, got int32",
+    ),
+    (lambda: nn.Linear(2, 3, dtype="banana"), TypeError, "Linear: dtype .* got 'banana'"),
+    (
+        lambda: nn.Linear(2, 3, rng="x"),
+        TypeError,
+        "Linear: rng must be None, an int >= 0 or a np.random.Generator, got 'x'",
+    ),
+    (lambda: nn.Dropout("0.5"), TypeError, "Dropout: p must be a number, got '0.5'"),
+    (lambda: nn.Dropout(float("nan")), ValueError, r"Dropout: p must be in \[0, 1\), got nan"),
+    (lambda: nn.Dropout(0.5, rng=-1), ValueError, "Dropout: rng must be .* got -1"),
+    (lambda: nn.MLP(784), TypeError, r"MLP: sizes must be a list of layer sizes .* got 784"),
+    (lambda: nn.MLP("23"), TypeError, "MLP: sizes must be a list .* got '23'"),
+    (lambda: nn.MLP([784, -1, 10]), ValueError, r"MLP: sizes\[1\] must be at least 0, got -1"),
+    (lambda: nn.MLP([784, 2.5, 10]), TypeError, r"MLP: sizes\[1\] must be an int, got 2.5"),
+    (lambda: nn.MLP([2, 3], dropout=1.0), ValueError, r"MLP: dropout must be in \[0, 1\), got 1.0"),
+    (lambda: nn.MLP([2, 3, 4], dropout=float("nan")), ValueError, "MLP: dropout .* got nan"),
+    (
+        lambda: nn.MLP([2, 3], init="kaiming"),
+        ValueError,
+        "MLP: init must be 'he', .* got 'kaiming'",
+    ),
+    (lambda: nn.MLP([2, 3], rng=2.5), TypeError, "MLP: rng must be None, an int .* got 2.5"),
+    (
+        lambda: nn.Sequential(nn.ReLU(), abs),
+        TypeError,
+        r"Sequential: argument 1 is <built-in function abs> \(builtin_function_or_method\), "
+        "not a Module; wrap a function in a Module subclass",
+    ),
+    (
+        lambda: nn.Sequential([nn.ReLU(), nn.Tanh()]),
+        TypeError,
+        r"Sequential: argument 0 is \[ReLU\(\), Tanh\(\)\] \(list\), not a Module; pass the "
+        r"modules themselves: Sequential\(\*layers\)",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, error, message", BAD_CONSTRUCTORS)
+def test_bad_layer_arguments_name_the_layer_the_argument_and_the_value(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_layer_sizes_may_be_numpy_integers():
+    assert nn.Linear(np.int64(2), np.int32(3)).weight.shape == (2, 3)
+    assert nn.MLP(np.array([4, 3, 2])).sizes == (4, 3, 2)
+
+
 # ----- weights: state_dict, files, the book's names -----------------------------------------
 def test_state_dict_round_trip_gives_the_same_outputs():
     source, target = nn.MLP([4, 8, 3], rng=0), nn.MLP([4, 8, 3], rng=1)
