@@ -27,7 +27,6 @@ from minigrad.ops import OPS, Op
 from minigrad.tensor import Tensor
 
 KINK_MARGIN = 0.1  # drawn values stay this far from an op's kinks
-DISTINCT_GAP = 0.25  # spacing of values for ops where ties are kinks (max, min)
 SIDE = 3  # largest side of an array op_cases and graphs draw
 GRAPH_SIZE = 64  # a graph step whose value has more elements is not added
 VALUE_LIMIT = 100.0  # nor one with a larger value: finite differences get coarse
@@ -105,8 +104,6 @@ def _values(draw, op: type[Op], params: dict, shape: tuple, position: int) -> np
     if op.distinct and array.size:
         ranks = np.argsort(np.argsort(array, axis=None)).reshape(shape)
         array = low + (high - low) * (ranks + 0.5) / array.size
-        if (high - low) / array.size < DISTINCT_GAP:
-            array = ranks * DISTINCT_GAP - array.size * DISTINCT_GAP / 2
     return _off_kinks(array, op(**params).kinks())
 
 
@@ -119,7 +116,13 @@ def _axes_param(draw, ndim: int) -> Any:
         return None
     if kind == "int":
         return draw(st.integers(-ndim, ndim - 1))
-    return tuple(draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True)))
+    axes = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return tuple(_maybe_negative(draw, axis, ndim) for axis in axes)
+
+
+def _maybe_negative(draw, axis: int, ndim: int) -> int:
+    """The same axis, half the time counted from the end (-1 is the last)."""
+    return axis - ndim if draw(st.booleans()) else axis
 
 
 @st.composite
@@ -151,6 +154,7 @@ class Arguments:
 
     side_limit = SIDE  # largest side of an array
     size_limit = GRAPH_SIZE  # most entries of a value
+    draws_empty = True  # fresh shapes now and then have a side of 0
 
     def __init__(self, draw: Callable) -> None:
         self.draw = draw
@@ -158,6 +162,7 @@ class Arguments:
         self.values: dict[str, np.ndarray] = {}
         self.op: type[Op] = Op
         self.params: dict[str, Any] = {}
+        self.constants: set[str] = set()
 
     def of(self, op: type[Op], caller: str) -> tuple[list[str], dict]:
         """The names of the op's inputs, and its params, as its `draw_arguments` says."""
@@ -168,10 +173,14 @@ class Arguments:
             raise ValueError(f"{caller}: {error}") from error
         return names, self.params
 
-    def fresh(self, array: np.ndarray) -> str:
+    def fresh(self, array: np.ndarray, constant: bool = False) -> str:
+        """A new leaf holding `array`; a `constant` one never requires grad (an exponent
+        drawn to meet base 0, where its own derivative does not exist)."""
         name = f"x{len(self.leaves)}"
         self.leaves.append(name)
         self.values[name] = array
+        if constant:
+            self.constants.add(name)
         return name
 
     def operand(
@@ -196,6 +205,11 @@ class Arguments:
 
     # ----- what draw_arguments can draw -----
     def shape(self, min_dims: int = 0, max_dims: int = 3) -> tuple[int, ...]:
+        """A small shape; for ops that take empty inputs, now and then with a side of 0."""
+        if self.draws_empty and self.op.empty_inputs and self.draw(st.integers(0, 7)) == 0:
+            drawn = self.draw(shapes(max(min_dims, 1), max_dims, max_side=SIDE))
+            zero_at = self.draw(st.integers(0, len(drawn) - 1))
+            return drawn[:zero_at] + (0,) + drawn[zero_at + 1 :]
         return self.draw(shapes(min_dims, max_dims, max_side=SIDE))
 
     def partner_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -224,7 +238,9 @@ class Arguments:
         return self.draw(st.sampled_from(options))
 
     def permutation(self, ndim: int) -> tuple[int, ...]:
-        return tuple(self.draw(st.permutations(range(ndim))))
+        """The axes in some order, each now and then counted from the end."""
+        order = self.draw(st.permutations(range(ndim)))
+        return tuple(_maybe_negative(self.draw, axis, ndim) for axis in order)
 
     def axes(self, ndim: int) -> Any:
         """A reduction's axis: None, an int or a tuple of ints."""
@@ -276,7 +292,8 @@ def op_cases(draw, op: type[Op], dtype: Any = np.float64) -> OpCase:
     for name in names:
         value = arguments.values[name]
         floating = value.dtype.kind == "f"
-        inputs.append(Tensor(value.astype(dtype) if floating else value, requires_grad=floating))
+        trainable = floating and name not in arguments.constants
+        inputs.append(Tensor(value.astype(dtype) if floating else value, requires_grad=trainable))
     return OpCase(op, tuple(inputs), params)
 
 
@@ -417,6 +434,8 @@ def _declared_domain(op: type[Op], position: int) -> tuple[float, float] | None:
 class _GraphBuilder(Arguments):
     """Draws steps one by one, computing each value so inputs can respect op domains."""
 
+    draws_empty = False  # a graph keeps no empty value: it would hide the steps after it
+
     def __init__(self, draw: Callable) -> None:
         super().__init__(draw)
         self.steps: list[Step] = []
@@ -462,11 +481,12 @@ class _GraphBuilder(Arguments):
         outputs = [step.name for step in self.steps if step.name not in used]
         outputs = outputs or [self.leaves[0]]
         kept = [name for name in self.leaves if name in used or name in outputs]
-        trainable = [
-            self.values[name].dtype.kind == "f" and self.draw(st.integers(0, 3)) != 3
-            for name in kept
+        can_train = [
+            self.values[name].dtype.kind == "f" and name not in self.constants for name in kept
         ]
-        trainable[0] = trainable[0] or not any(trainable)
+        trainable = [able and self.draw(st.integers(0, 3)) != 3 for able in can_train]
+        if not any(trainable) and any(can_train):
+            trainable[can_train.index(True)] = True
         renamed = {name: f"x{i}" for i, name in enumerate(kept)}
         renamed.update({step.name: f"v{i}" for i, step in enumerate(self.steps)})
         return Graph(

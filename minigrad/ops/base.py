@@ -19,7 +19,9 @@ What the property tests need to know sits on the class too:
 - `kinks(self)`: points where the op is not differentiable (relu at 0);
 - `distinct`: True when equal input values are a kink (max picks among ties);
 - `examples`: values for params that `draw_arguments` does not draw (clip's bounds);
-- `spelling`: how a user writes it, for the code printed for a failing graph.
+- `spelling`: how a user writes it, for the code printed for a failing graph;
+- `empty_inputs`: False for an op that has no answer for an empty input (max);
+- `edges`: values its `draw_arguments` also draws outside the domain (pow's base 0).
 """
 
 from __future__ import annotations
@@ -98,6 +100,8 @@ class Op:
     params: ClassVar[tuple[str, ...]] = ()
     examples: ClassVar[dict[str, Any]] = {}
     spelling: ClassVar[str] = ""
+    empty_inputs: ClassVar[bool] = True  # tests also draw inputs with a side of 0
+    edges: ClassVar[tuple[float, ...]] = ()  # values drawn on purpose outside `domain`
 
     # forward on the inputs' arrays, and backward on arrays: chosen by arity, once per class
     forward_arrays: ClassVar[Any] = staticmethod(_forward_one)

@@ -71,6 +71,7 @@ class Pow(Op):
     arity = 2
     broadcasts = True
     domain = ((0.5, 2.0), (-2.0, 2.0))  # a positive base keeps log(base) real
+    edges = (0.0,)
     spelling = "{0} ** {1}"
 
     def forward(self, base, exponent):
@@ -97,6 +98,17 @@ class Pow(Op):
                         np.zeros((), grad_exponent.dtype), grad_exponent, condition=flat
                     )
         return grad_base, grad_exponent
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """Inside the domain, and one time in four at base 0 with a constant whole
+        exponent: the edge where the formulas meet 0 * inf."""
+        if case.integer(0, 3):
+            return super().draw_arguments(case)
+        shape = case.shape()
+        base = case.floats(shape, 0.5, 2.0) * case.bools(shape)  # 0 where False
+        exponent = np.array(case.choice([0.0, 1.0, 2.0, 3.0]))
+        return [case.fresh(base), case.fresh(exponent, constant=True)]
 
 
 class Neg(Op):

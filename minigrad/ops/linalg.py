@@ -86,8 +86,11 @@ class Linear(Op):
         grad_x = grad @ weight.T if self.inputs[0].requires_grad else None
         grad_weight = None
         if self.inputs[1].requires_grad:
-            rows = x.reshape(-1, weight.shape[0]) if x.ndim != 2 else x
-            grad_weight = rows.T @ (grad.reshape(-1, weight.shape[1]) if grad.ndim != 2 else grad)
+            # Every leading axis of x is a row; counted, not inferred (-1), so a size 0 works.
+            count = int(np.prod(x.shape[:-1]))
+            rows = x.reshape(count, weight.shape[0]) if x.ndim != 2 else x
+            grad_rows = grad.reshape(count, weight.shape[1]) if grad.ndim != 2 else grad
+            grad_weight = rows.T @ grad_rows
         return grad_x, grad_weight, grad
 
     @classmethod

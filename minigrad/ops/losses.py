@@ -20,6 +20,7 @@ class MeanSquaredError(Op):
     broadcasts = True
     params = ("reduction",)
     examples = {"reduction": "mean"}
+    empty_inputs = False  # the mean over no examples is 0 / 0
     reduction: str = "sum"
 
     def forward(self, y, target):

@@ -45,6 +45,7 @@ class Sum(Reduction):
 
 class Mean(Reduction):
     name = "mean"
+    empty_inputs = False  # the mean of no entries is 0 / 0
     spelling = "{0}.mean({params})"
 
     def forward(self, a):
@@ -57,6 +58,8 @@ class Mean(Reduction):
 
 class Max(Reduction):
     """Largest entry along axes; ties share the gradient equally."""
+
+    empty_inputs = False  # an empty axis has no largest entry
 
     name = "max"
     distinct = True

@@ -10,6 +10,7 @@ from minigrad.ops.base import Op, OpError, unbroadcast
 
 
 class Reshape(Op):
+    empty_inputs = False  # its drawer picks sizes and indices from the sides
     name = "reshape"
     params = ("shape",)
     spelling = "{0}.reshape({shape})"
@@ -54,7 +55,8 @@ class Flatten(Op):
     @classmethod
     def draw_arguments(cls, case):
         x = case.operand(0, case.at_least_1d, case.shape(min_dims=1))
-        case.params["start_axis"] = case.integer(0, case.values[x].ndim - 1)
+        ndim = case.values[x].ndim
+        case.params["start_axis"] = case.integer(-ndim, ndim - 1)
         return [x]
 
 
@@ -130,6 +132,8 @@ def _is_basic_index(index: Any) -> bool:
 class GetItem(Op):
     """NumPy indexing: ints, slices, None, Ellipsis, integer arrays, boolean masks."""
 
+    empty_inputs = False  # its drawer picks sizes and indices from the sides
+
     name = "getitem"
     params = ("index",)
     spelling = "{0}[{index}]"
@@ -153,6 +157,8 @@ class IndexAdd(Op):
 
     Repeated indices accumulate, so x[[0, 0]] sends both gradients to x[0].
     """
+
+    empty_inputs = False  # its drawer picks sizes and indices from the sides
 
     name = "index_add"
     params = ("shape", "index")
@@ -198,7 +204,7 @@ class Join(Op, register=False):
         first = case.operand(0, case.at_least_1d, case.shape(min_dims=1, max_dims=2))
         shape = case.values[first].shape
         axis = case.integer(0, len(shape) - 1 + cls.stacking)
-        case.params["axis"] = axis
+        case.params["axis"] = axis - (len(shape) + cls.stacking) * case.boolean()
         if cls.stacking:
             fits, fresh = (lambda v: v.shape == shape), shape
         else:
