@@ -3,7 +3,10 @@ and no package attribute shadows a module."""
 
 import ast
 import importlib
+import json
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import minigrad
@@ -37,3 +40,25 @@ def test_no_module_imports_a_private_name_from_another():
                     f"{path.name}: {alias.name}" for alias in node.names if alias.name[0] == "_"
                 ]
     assert offenders == []
+
+
+def test_the_library_never_imports_torch():
+    """torch is a test-only dependency (the test-torch extra). A fresh interpreter, since
+    the differential tests load torch into this one."""
+    code = (
+        "import importlib, json, pkgutil, sys\n"
+        "import minigrad\n"
+        "names = [m.name for m in pkgutil.walk_packages(minigrad.__path__, 'minigrad.')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "torch = sorted(m for m in sys.modules if m.split('.')[0] == 'torch')\n"
+        "print(json.dumps({'file': minigrad.__file__, 'modules': names, 'torch': torch}))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    imported = json.loads(run.stdout)
+    assert imported["file"] == minigrad.__file__  # this checkout, not another installed copy
+    assert "minigrad.viz.graph" in imported["modules"]
+    assert imported["torch"] == [], f"importing minigrad loads {imported['torch']}"
