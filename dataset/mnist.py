@@ -532,11 +532,18 @@ def load_mnist(
     data_dir: where the files are kept; default $MINIGRAD_DATA or a per-user cache.
     """
     if np.dtype(dtype).kind != "f":
-        raise ValueError(f"dtype must be a floating type for normalized images, got {dtype}")
+        raise ValueError(
+            f"load_mnist: dtype must be a floating type for normalized images, got {dtype}"
+        )
+    if isinstance(validation, bool) or not isinstance(validation, (int, np.integer)):
+        raise TypeError(
+            f"load_mnist: validation is a number of digits (10000 for Nielsen's split), "
+            f"not a fraction: got {validation!r}"
+        )
     arrays = load_arrays(data_dir)
     train_size = len(arrays["x_train"])
     if not 0 <= validation < train_size:
-        raise ValueError(f"validation must be in [0, {train_size}), got {validation}")
+        raise ValueError(f"load_mnist: validation must be in [0, {train_size}), got {validation}")
 
     def prepare(key: str, rows: slice) -> Split:
         images = _prepare_images(arrays[f"x_{key}"][rows], normalize, flatten, dtype)

@@ -195,3 +195,10 @@ def test_flatten_of_an_empty_batch():
 
 def test_jacobian_of_an_empty_input_is_empty():
     assert jacobian(lambda x: x * 2, Tensor(np.zeros(0))).shape == (0, 0)
+
+
+def test_load_mnist_validation_is_a_count_not_a_fraction():
+    from dataset.mnist import load_mnist
+
+    with pytest.raises(TypeError, match="load_mnist: validation is a number of digits"):
+        load_mnist(validation=0.5)
