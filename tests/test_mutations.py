@@ -90,3 +90,74 @@ def test_corrupted_backward_is_caught(name, corruption, monkeypatch):
 
     graph = find(graphs(ops=[op]), graph_fails, settings=FIND_GRAPH)
     assert name in {check.name for check in locate_gradient_errors(graph(*graph.inputs()))}
+
+
+# ----- mutants that corrupt only the edges of an op's parameter space ----------------------
+# Each is a plausible bug that is right on ordinary inputs and wrong only where the
+# strategies must now reach: negative axes, empty arrays, pow at base 0.
+class TransposeIgnoringNegativeAxes(OPS["transpose"], register=False):
+    def forward(self, a):
+        return a.transpose(self.axes)  # backward then inverts the axes as given
+
+
+class ConcatenateIgnoringNegativeAxes(OPS["concatenate"], register=False):
+    def backward(self, grad, out, *inputs):
+        grads, start = [], 0
+        for part in inputs:  # slices along `self.axis` as given: wrong for -1
+            stop = start + part.shape[self.axis]
+            grads.append(grad[(slice(None),) * max(self.axis, 0) + (slice(start, stop),)])
+            start = stop
+        return grads
+
+
+class SumIgnoringNegativeAxes(OPS["sum"], register=False):
+    def backward(self, grad, out, a):
+        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        if self.axis is not None and not self.keepdims:
+            grad = grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+        return (np.broadcast_to(grad, a.shape),)
+
+
+class LinearInferringRows(OPS["linear"], register=False):
+    def backward(self, grad, out, x, weight, bias):
+        grad_x = grad @ weight.T
+        rows, grad_rows = x.reshape(-1, weight.shape[0]), grad.reshape(-1, weight.shape[1])
+        return grad_x, rows.T @ grad_rows, grad
+
+
+class FlattenInferringLength(OPS["flatten"], register=False):
+    def forward(self, a):
+        return a.reshape(a.shape[: self.start_axis] + (-1,))
+
+
+class PowWithoutTheLimitAtZero(OPS["pow"], register=False):
+    def backward(self, grad, out, base, exponent):
+        return grad * exponent * base ** (exponent - 1), grad * out * OPS["log"].call(base)
+
+
+REGION_MUTANTS = [
+    TransposeIgnoringNegativeAxes,
+    ConcatenateIgnoringNegativeAxes,
+    SumIgnoringNegativeAxes,
+    LinearInferringRows,
+    FlattenInferringLength,
+    PowWithoutTheLimitAtZero,
+]
+
+
+def wrong_somewhere(mutant, case):
+    """Whether the mutant's gradient fails gradcheck on this case, or the mutant fails."""
+    with np.errstate(all="ignore"):
+        try:
+            return not gradcheck(
+                lambda *xs: mutant.apply(*xs, **case.params), case.inputs, raise_exception=False
+            )
+        except (ValueError, IndexError, TypeError):  # OpError, or a crash of the mutant
+            return True
+
+
+@pytest.mark.parametrize("mutant", REGION_MUTANTS, ids=lambda m: m.__name__)
+def test_mutant_wrong_only_at_the_edges_is_caught(mutant):
+    op = OPS[mutant.name]
+    case = find(op_cases(op), lambda case: wrong_somewhere(mutant, case), settings=FIND_CASE)
+    assert wrong_somewhere(mutant, case) and not wrong_somewhere(op, case)

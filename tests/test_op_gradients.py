@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from minigrad import OPS, GradcheckError, gradcheck
+from minigrad import OPS, GradcheckError, OpError, Tensor, gradcheck
 from minigrad.testing import op_cases
 
 ALL_OPS = sorted(OPS)
@@ -68,3 +68,25 @@ def largest_backward(case):
     out = case.run()
     out.backward(np.random.default_rng(0).normal(size=out.shape))
     return max(np.abs(t.grad.data).max(initial=0) for t in case.inputs if t.requires_grad)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@settings(max_examples=15)
+@given(data=st.data())
+def test_integer_inputs_give_the_float_answer_or_a_clear_error(name, data):
+    """Integer tensors (labels, counts) fed to any op: the same values as the float64
+    computation on the same numbers, never truncated, or an error naming the op."""
+    case = data.draw(op_cases(OPS[name]), label="case")
+    floating = [t.dtype.kind == "f" for t in case.inputs]
+    whole = [np.round(t.data) if f else t.data for t, f in zip(case.inputs, floating)]
+    as_floats = [Tensor(w) for w in whole]
+    as_integers = [Tensor(w.astype(np.int64)) if f else Tensor(w) for w, f in zip(whole, floating)]
+    with np.errstate(all="ignore"):
+        expected = case.op.apply(*as_floats, **case.params)
+        try:
+            got = case.op.apply(*as_integers, **case.params)
+        except (OpError, TypeError) as error:
+            assert name in str(error) or case.op.__name__ in str(error)
+            return
+    # Integers compute in float32 where a real result is needed; truncation is far off.
+    np.testing.assert_allclose(got.data, expected.data, rtol=1e-5, atol=1e-6, equal_nan=True)
