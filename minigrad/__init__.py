@@ -1,6 +1,7 @@
 """minigrad: a small, readable, fast reverse-mode autodiff engine on NumPy."""
 
 from minigrad import data, functional, nn, optim
+from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import grad, gradients, value_and_grad
 from minigrad.grad_mode import (
     enable_grad,
@@ -9,13 +10,14 @@ from minigrad.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from minigrad.gradient_check import GradcheckError, gradcheck
+from minigrad.gradient_check import GradcheckError, gradcheck, numerical_gradient
 from minigrad.locate import check_nodes, locate_gradient_errors
 from minigrad.ops import OPS, Op, OpError
 from minigrad.replaying import replay
 from minigrad.tensor import Tensor
 
 __all__ = [
+    "AnomalyError",
     "OPS",
     "Op",
     "OpError",
@@ -23,6 +25,7 @@ __all__ = [
     "Tensor",
     "check_nodes",
     "data",
+    "detect_anomaly",
     "enable_grad",
     "functional",
     "grad",
@@ -33,6 +36,7 @@ __all__ = [
     "module_scope",
     "nn",
     "no_grad",
+    "numerical_gradient",
     "optim",
     "replay",
     "set_grad_enabled",

@@ -67,6 +67,8 @@ def run_backward(
     root = nodes[-1]
     if root.op is None:
         return {id(root): (root, upstream)}
+    if Recording.anomaly is not None:  # detect_anomaly watches every step
+        observe = _both(observe, Recording.anomaly.check_backward_step)
     recording = Recording.enabled
     # Pending gradients are keyed by op: copies of a tensor share the op that made it.
     pending: dict[int, Any] = {id(root.op): upstream if recording else upstream.data}
@@ -131,6 +133,17 @@ def run_backward(
         if observe is not None:
             observe(tensor, as_tensor(grad), sent)
     return leaves
+
+
+def _both(first: Observer | None, second: Observer) -> Observer:
+    if first is None:
+        return second
+
+    def observe(tensor: Tensor, upstream: Tensor, input_grads: list) -> None:
+        second(tensor, upstream, input_grads)
+        first(tensor, upstream, input_grads)
+
+    return observe
 
 
 def rule_failure(op: ops.Op, grad: Any, error: Exception) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from typing import Any
 
 
 class Recording:
@@ -17,6 +18,7 @@ class Recording:
     enabled = True
     scope: tuple[str, ...] = ()
     numbers = itertools.count()
+    anomaly: Any = None  # the active `detect_anomaly`, if any
 
 
 def is_grad_enabled() -> bool:

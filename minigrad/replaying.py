@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import add_to_leaves, root_gradient, run_backward
-from minigrad.grad_mode import is_grad_enabled, set_grad_enabled
+from minigrad.grad_mode import Recording, is_grad_enabled, set_grad_enabled
 from minigrad.graph import topological_order
 from minigrad.tensor import Tensor
 
@@ -50,14 +50,14 @@ class replay:
         arrays = [arg.data if isinstance(arg, Tensor) else np.asarray(arg) for arg in args]
         if not is_grad_enabled():  # a validation loss: no gradients, nothing to replay
             return self.loss_fn(*[Tensor.wrap(array) for array in arrays])
+        if Recording.anomaly is not None:  # detect_anomaly checks ops as they are made
+            return self.eager_step(arrays)
         key = tuple([(array.shape, array.dtype) for array in arrays])
         plan = self.plans.get(key)
         if plan is not None:
             return Tensor.wrap(plan.run(arrays))
         if key in self.plans:  # found not to repeat: a plain eager step, nothing kept
-            loss = self.loss_fn(*[Tensor.wrap(array) for array in arrays])
-            loss.backward()
-            return Tensor.wrap(loss.data)
+            return self.eager_step(arrays)
         trace = _Trace(self.loss_fn, arrays)
         first = self.first_traces.pop(key, None)
         if first is None:
@@ -77,6 +77,12 @@ class replay:
         else:
             self.plans[key] = _Plan(trace)
         return trace.loss
+
+    def eager_step(self, arrays: list[np.ndarray]) -> Tensor:
+        """The step as plain eager code: forward, backward, the loss cut from its graph."""
+        loss = self.loss_fn(*[Tensor.wrap(array) for array in arrays])
+        loss.backward()
+        return Tensor.wrap(loss.data)
 
 
 class _Trace:

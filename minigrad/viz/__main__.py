@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import functional as F
+from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import gradients
 from minigrad.grad_mode import module_scope
 from minigrad.locate import check_nodes
@@ -91,6 +92,19 @@ def naive_softmax_overflow() -> Tensor:
     return loss
 
 
+def caught_anomaly() -> AnomalyError:
+    """The same softmax under detect_anomaly: it stops at the exp that overflowed and says
+    why, with the graph up to it."""
+    scores = Tensor([1010.0, 1000.0, 990.0], requires_grad=True, name="scores")
+    try:
+        with np.errstate(over="ignore"), detect_anomaly():
+            exps = scores.exp()
+            (exps / exps.sum()).sum()
+    except AnomalyError as error:
+        return error
+    raise AssertionError("detect_anomaly let an overflowing exp through")
+
+
 class WrongTanh(Tanh, register=False):
     """tanh with a planted bug: its backward is 1.5 times too large."""
 
@@ -123,6 +137,7 @@ def draw_examples(out: Path, fmt: str = "svg") -> list[str]:
     loss = mlp_training_step()
     o, trace = neuron_trace()
     bug, checks = planted_bug()
+    anomaly = caught_anomaly()
     return [
         draw(loss, path=out / f"mlp_graph.{fmt}", collapse=True),
         draw(loss, path=out / f"mlp_graph_expanded.{fmt}", show_values=True),
@@ -132,6 +147,7 @@ def draw_examples(out: Path, fmt: str = "svg") -> list[str]:
         draw(o, path=out / f"neuron_backward.{fmt}", show_values=True, trace=trace),
         draw(naive_softmax_overflow(), path=out / f"softmax_overflow.{fmt}", show_values=True),
         draw(bug, path=out / f"planted_bug.{fmt}", checks=checks),
+        draw(anomaly.output, path=out / f"anomaly.{fmt}", checks=anomaly.checks, show_values=True),
     ]
 
 

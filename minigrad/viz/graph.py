@@ -72,6 +72,7 @@ STYLES: dict[str, dict[str, str]] = {
     "check passed": {"style": "filled", "fillcolor": "#bbf7d0", "color": "#16a34a"},
     "NaN/Inf": {"color": "#dc2626", "penwidth": "2.5"},
 }
+STYLES["anomaly"] = STYLES["check failed"]
 LEGEND_TEXT = {
     "input": "input (no grad)",
     "parameter": "parameter",
@@ -82,6 +83,7 @@ LEGEND_TEXT = {
     "module": "module (collapsed)",
     "check failed": "gradient check failed",
     "check passed": "gradient check passed",
+    "anomaly": "where detect_anomaly stopped",
     "NaN/Inf": "NaN / Inf",
 }
 BADGE_COLOR = "#dc2626"
@@ -253,6 +255,9 @@ def check_rows(check: Any) -> list[str]:
     """What a gradient check found at this op: the numbers when it failed."""
     if check.passed:
         return ["gradient ok"]
+    reason = getattr(check, "reason", None)  # detect_anomaly's: why this op made a NaN
+    if reason is not None:
+        return [f"<B>{labels.escape(line)}</B>" for line in _wrap(reason, 48)]
     report = getattr(check, "report", None)
     if report is None:
         error = getattr(check, "error", None)
@@ -264,6 +269,17 @@ def check_rows(check: Any) -> list[str]:
         f"analytic {labels.number(report.analytic)}  numeric {labels.number(report.numeric)}",
         f"abs err {labels.number(report.abs_error)}  rel err {labels.number(report.rel_error)}",
     ]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """A long reason as lines of about `width` characters, split at spaces."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 def index_checks(checks: Iterable[Any] | None, tensors: list[Tensor]) -> dict[int, Any]:
@@ -434,7 +450,10 @@ def node_looks(node: Node) -> tuple[dict[str, str], list[str]]:
     used = [node.kind]
     attrs = dict(STYLES[node.kind])
     if node.check is not None:
-        used.append("check passed" if node.check.passed else "check failed")
+        if node.check.passed:
+            used.append("check passed")
+        else:
+            used.append("anomaly" if hasattr(node.check, "reason") else "check failed")
         attrs.update(STYLES[used[-1]])
     if node.badges:
         used.append("NaN/Inf")
