@@ -758,7 +758,7 @@ def test_the_command_draws_the_examples(tmp_path, capsys):
     viz_main(["--out", str(tmp_path)])
     printed = capsys.readouterr().out.split()
     names = ["mlp_graph", "mlp_graph_expanded", "tanh_second_derivative"]
-    names += ["neuron_backward", "softmax_overflow", "planted_bug"]
+    names += ["neuron_backward", "softmax_overflow", "planted_bug", "anomaly"]
     assert printed == [str(tmp_path / f"{name}.svg") for name in names]
     collapsed = ET.parse(tmp_path / "mlp_graph.svg").getroot()
     texts = " ".join(el.text or "" for el in collapsed.iter() if el.tag.endswith("text"))
@@ -766,3 +766,6 @@ def test_the_command_draws_the_examples(tmp_path, capsys):
     bug = ET.parse(tmp_path / "planted_bug.svg").getroot()
     texts = " ".join(el.text or "" for el in bug.iter() if el.tag.endswith("text"))
     assert texts.count("gradient WRONG") == 1 and "gradient ok" in texts
+    anomaly = ET.parse(tmp_path / "anomaly.svg").getroot()
+    texts = " ".join(el.text or "" for el in anomaly.iter() if el.tag.endswith("text"))
+    assert "exp overflowed: input max 1010" in texts and "where detect_anomaly stopped" in texts

@@ -72,7 +72,7 @@ STYLES: dict[str, dict[str, str]] = {
     "check passed": {"style": "filled", "fillcolor": "#bbf7d0", "color": "#16a34a"},
     "NaN/Inf": {"color": "#dc2626", "penwidth": "2.5"},
 }
-STYLES["anomaly"] = STYLES["check failed"]
+STYLES["anomaly"] = {**STYLES["check failed"], "fillcolor": "#fca5a5"}
 LEGEND_TEXT = {
     "input": "input (no grad)",
     "parameter": "parameter",
