@@ -79,8 +79,8 @@ def planted_relu_bug() -> None:
     """relu's backward scaled by 1.5: what finding and localising a real bug costs."""
     original = Relu.backward
 
-    def wrong(self, grad, out):
-        return [g * 1.5 for g in original(self, grad, out)]
+    def wrong(self, grad, out, a):
+        return [g * 1.5 for g in original(self, grad, out, a)]
 
     Relu.backward = wrong
 

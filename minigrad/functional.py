@@ -6,6 +6,7 @@ the book, and `softmax_cross_entropy` is the fused, stable version to train with
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,10 +52,29 @@ def matmul(a: Any, b: Any) -> Tensor:
 def linear(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
     """x @ weight + bias as one fused node (weight is (in, out)).
 
-    An input that needs no gradient (images, say) takes the weight's dtype, so float64
-    data does not silently turn a float32 model's whole step into float64.
+    An input that needs no gradient (images, a list of numbers) takes the weight's dtype,
+    so float64 or integer data does not silently turn a float32 model's whole step into
+    float64. Where input and weight disagree in float width, a warning (once per line of
+    your code) says which and how to fix it.
     """
-    return ops.Linear.apply(constant_like(x, weight), weight, bias)
+    x = tensor(x)
+    if not x.requires_grad and x.dtype != weight.dtype:
+        if x.dtype.kind == "f":
+            _warn_float_width(x.dtype, weight.dtype)
+        x = Tensor.wrap(x.data.astype(weight.dtype))
+    return ops.Linear.apply(x, weight, bias)
+
+
+def _warn_float_width(given: np.dtype, wanted: np.dtype) -> None:
+    if wanted == np.float64:
+        fix = (
+            "the model's parameters are float64 (np.random.randn makes float64), so the "
+            "whole model runs in float64, about twice as slow: create them as float32, "
+            "e.g. np.random.randn(...).astype(np.float32)"
+        )
+    else:
+        fix = f"it was copied to {wanted} for this call: pass {wanted} data to skip the copy"
+    warnings.warn(f"linear: the input is {given} but the weight is {wanted}; {fix}", stacklevel=3)
 
 
 def constant_like(value: Any, like: Tensor) -> Tensor:

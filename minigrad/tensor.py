@@ -233,6 +233,9 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
+    def __abs__(self) -> Tensor:
+        return ops.Abs.apply(self)
+
     def __getitem__(self, index: Any) -> Tensor:
         return ops.GetItem.apply(self, index=_plain_index(index))
 

@@ -60,11 +60,16 @@ class Matmul(Op):
                 f"matmul: cannot multiply {a} by {b}: the batch axes {a[:-2]} and {b[:-2]} "
                 "do not broadcast together"
             )
-        return (
+        message = (
             f"matmul: cannot multiply {a} by {b}: the last axis of the first ({a[-1]}) must "
             f"equal the {'only' if len(b) == 1 else 'second-to-last'} axis of the second "
             f"({b[0] if len(b) == 1 else b[-2]})"
         )
+        if len(a) >= 2 and len(b) >= 2 and a[-1] == b[-1]:
+            message += f"; a @ b.mT fits, giving {a[:-1] + b[-2:-1]}"
+        elif len(a) >= 2 and len(b) >= 2 and a[-2] == b[-2]:
+            message += f"; a.mT @ b fits, giving {a[-1:] + b[-1:]}"
+        return message
 
 
 class Linear(Op):
@@ -104,10 +109,21 @@ class Linear(Op):
 
     def explain_error(self, shapes, error):
         x, weight, bias = shapes
-        return (
+        message = (
             f"linear: input {x} does not fit weight {weight} and bias {bias}: the input's last "
             "axis must equal weight.shape[0] and the bias must have weight.shape[1] entries"
         )
+        if len(weight) == 2 and len(x) > 2 and int(np.prod(x[1:])) == weight[0]:
+            message += (
+                f"; the input looks like images: flatten them to ({x[0]}, {weight[0]}) with "
+                "x.reshape(len(x), -1), or load them with load_mnist(flatten=True)"
+            )
+        elif len(weight) == 2 and x and x[-1] == weight[1] and bias == (weight[0],):
+            message += (
+                f"; weight is (in, out) here: a PyTorch-style (out, in) weight needs .T, "
+                f"giving ({weight[1]}, {weight[0]})"
+            )
+        return message
 
 
 def _product_fits(a: tuple[int, ...], b: tuple[int, ...], limit: int) -> bool:
