@@ -2,7 +2,7 @@
 
 from minigrad import data, functional, nn, optim
 from minigrad.anomaly import AnomalyError, detect_anomaly
-from minigrad.autograd import grad, gradients, value_and_grad
+from minigrad.autograd import gradients
 from minigrad.grad_mode import (
     enable_grad,
     is_grad_enabled,
@@ -15,6 +15,7 @@ from minigrad.locate import check_nodes, locate_gradient_errors
 from minigrad.ops import OPS, Op, OpError
 from minigrad.replaying import replay
 from minigrad.tensor import Tensor
+from minigrad.transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 
 __all__ = [
     "AnomalyError",
@@ -31,7 +32,11 @@ __all__ = [
     "grad",
     "gradcheck",
     "gradients",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
+    "jacobian",
+    "jvp",
     "locate_gradient_errors",
     "module_scope",
     "nn",
@@ -41,4 +46,5 @@ __all__ = [
     "replay",
     "set_grad_enabled",
     "value_and_grad",
+    "vjp",
 ]
