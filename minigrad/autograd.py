@@ -13,7 +13,7 @@ import numpy as np
 from minigrad import ops  # its names are read at call time: ops imports this module
 from minigrad.grad_mode import Recording, set_grad_enabled
 from minigrad.graph import topological_order
-from minigrad.tensor import Tensor, as_array
+from minigrad.tensor import HOOKS, Tensor, as_array
 
 Observer = Callable[[Tensor, Tensor, list], None]
 LeafGradients = dict[int, tuple[Tensor, Any]]
@@ -77,6 +77,8 @@ def run_backward(
         grad = pending.pop(id(op), None)
         if grad is None:  # no rule sent it a gradient (or a copy took it already)
             continue
+        if HOOKS and tensor.hooks:
+            grad = run_hooks(tensor, grad, recording)
         if tensor.retains_grad or captured is not None:
             keep_gradient(tensor, gradient_for(tensor, grad), captured)
         # The rule, run on Tensors when recording and on their arrays if not, with every
@@ -198,10 +200,35 @@ def sum_to_input(op: ops.Op, position: int, grad: Any, parent: Tensor) -> Any:
     return summed
 
 
+def run_hooks(tensor: Tensor, grad: Any, recording: bool) -> Any:
+    """The tensor's hooks, in the order registered, each seeing the gradient as a Tensor;
+    one that returns something replaces the gradient (as an array on a plain backward)."""
+    for hook in tensor.hooks:
+        replaced = hook(as_tensor(grad))
+        if replaced is not None:
+            if isinstance(replaced, Tensor):
+                grad = replaced if recording else replaced.data
+            else:
+                grad = as_tensor(np.asarray(replaced)) if recording else np.asarray(replaced)
+            if np.shape(grad) != tensor.shape:
+                raise ValueError(
+                    f"register_hook: a hook on a tensor of shape {tensor.shape} returned a "
+                    f"gradient of shape {np.shape(grad)}; return one of the tensor's shape"
+                )
+    return grad
+
+
+def leaf_gradient(leaf: Tensor, grad: Any) -> Tensor:
+    """A leaf's full gradient as it is handed out: through its hooks, in its dtype."""
+    if HOOKS and leaf.hooks:
+        grad = run_hooks(leaf, grad, isinstance(grad, Tensor))
+    return gradient_for(leaf, grad)
+
+
 def add_to_leaves(leaves: LeafGradients) -> None:
     """Accumulate gradients into the leaves' `.grad`, as `backward()` promises."""
     for leaf, leaf_grad in leaves.values():
-        leaf_grad = gradient_for(leaf, leaf_grad)
+        leaf_grad = leaf_gradient(leaf, leaf_grad)
         leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
 
 
@@ -244,6 +271,6 @@ def gradients(
     return tuple(
         captured[id(t.op)]
         if t.op is not None
-        else (gradient_for(t, leaves[id(t)][1]) if id(t) in leaves else None)
+        else (leaf_gradient(t, leaves[id(t)][1]) if id(t) in leaves else None)
         for t in inputs
     )

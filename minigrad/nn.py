@@ -24,7 +24,7 @@ from minigrad import functional as F
 from minigrad.checks import check_count, check_range
 from minigrad.files import atomic_path, atomic_write, read_npz
 from minigrad.grad_mode import module_scope
-from minigrad.tensor import Tensor
+from minigrad.tensor import HookHandle, Tensor
 
 __all__ = [
     "MLP",
@@ -162,6 +162,7 @@ class Module:
     """
 
     training: bool = True
+    _forward_hooks: list = []  # the class's empty default: a module gets its own on register
     _path: str = ""  # dotted path from the outermost module; "" for that module itself
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -169,9 +170,24 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._path:
-            return self.forward(*args, **kwargs)
-        with module_scope(self._path):
-            return self.forward(*args, **kwargs)
+            output = self.forward(*args, **kwargs)
+        else:
+            with module_scope(self._path):
+                output = self.forward(*args, **kwargs)
+        for hook in self._forward_hooks:
+            replaced = hook(self, args, output)
+            output = output if replaced is None else replaced
+        return output
+
+    def register_forward_hook(self, hook: Any) -> HookHandle:
+        """Call `hook(module, inputs, output)` after every forward; a hook that returns
+        something replaces the output. Returns a handle whose `remove()` unregisters it."""
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: hook must be callable, got {hook!r:.60}")
+        if "_forward_hooks" not in self.__dict__:
+            object.__setattr__(self, "_forward_hooks", [])
+        self._forward_hooks.append(hook)
+        return HookHandle(self._forward_hooks, hook)
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)

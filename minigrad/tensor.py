@@ -6,6 +6,7 @@ operators and methods below only dispatch to them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -157,6 +158,16 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient after backward (leaves always keep theirs)."""
         self.retains_grad = True
+
+    def register_hook(self, hook: Any) -> Any:
+        """Call `hook(grad)` with this tensor's full gradient whenever backward computes
+        it; a hook that returns a Tensor or an array replaces the gradient. Returns a
+        handle whose `remove()` unregisters it."""
+        return HOOKS.add(self, hook)
+
+    @property
+    def hooks(self) -> list:
+        return HOOKS.of(self)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
@@ -320,6 +331,42 @@ class Tensor:
 
     def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
         return ops.Clip.apply(self, low=low, high=high)
+
+
+class Hooks:
+    """Gradient hooks by tensor, kept beside the tensors so a Tensor stays five slots:
+    the backward executor asks only when some tensor has one (`if HOOKS`)."""
+
+    def __init__(self) -> None:
+        self.by_tensor: dict[int, tuple[Any, list]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_tensor)
+
+    def add(self, tensor: Tensor, hook: Any) -> HookHandle:
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {hook!r:.60}")
+        key = id(tensor)
+        if key not in self.by_tensor:  # forget the hooks when the tensor is gone
+            self.by_tensor[key] = (weakref.finalize(tensor, self.by_tensor.pop, key, None), [])
+        self.by_tensor[key][1].append(hook)
+        return HookHandle(self.by_tensor[key][1], hook)
+
+    def of(self, tensor: Tensor) -> list:
+        entry = self.by_tensor.get(id(tensor))
+        return list(entry[1]) if entry else []
+
+
+class HookHandle:
+    def __init__(self, hooks: list, hook: Any) -> None:
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+HOOKS = Hooks()
 
 
 def as_operand(value: Any, like: Tensor) -> Tensor:

@@ -214,6 +214,8 @@ def tensor_node(
         if tensor.name:
             rows.append(f"<B>{labels.escape(tensor.name)}</B>")
         rows.append(f"{labels.shape_text(tensor)} {tensor.dtype}")
+        if tensor.hooks:
+            rows.append(f"<I>{len(tensor.hooks)} gradient hook(s)</I>")
         if show_values:
             rows.append("data " + labels.escape(labels.stats(tensor.data)))
         if show_grads and grad is not None:

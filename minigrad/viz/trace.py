@@ -85,7 +85,8 @@ def describe(tensor: Tensor) -> str:
     """`h = relu in fc1 (8, 50)`: name, op, module and shape."""
     where = f" in {tensor.op.scope[-1]}" if tensor.op is not None and tensor.op.scope else ""
     made_by = f" = {tensor.op.name}" if tensor.op is not None and tensor.name else ""
-    return f"{labels.title(tensor)}{made_by}{where} {tensor.shape}"
+    hooked = " [hooked]" if tensor.hooks else ""
+    return f"{labels.title(tensor)}{made_by}{where} {tensor.shape}{hooked}"
 
 
 def note(sent: GradientSent) -> str:
