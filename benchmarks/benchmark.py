@@ -26,8 +26,8 @@ import numpy as np
 
 import minigrad.functional as F
 from benchmarks import numpy_reference as ref
-from dataset.mnist import load_mnist
 from minigrad import Tensor, nn, no_grad, optim, replay
+from minigrad.datasets.mnist import load_mnist
 from minigrad.gradient_check import gradcheck
 
 RELU_SIZES, RELU_BATCH, RELU_LR = [784, 100, 10], 100, 0.1

@@ -31,7 +31,7 @@ from minigrad.ops import Relu  # noqa: E402
 def mnist_batch(batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A real MNIST batch if it is cached, else random pixels in [0, 1) and labels."""
     try:
-        from dataset.mnist import load_mnist
+        from minigrad.datasets.mnist import load_mnist
 
         (images, labels), _ = load_mnist(normalize=True, flatten=True)
         return images[:batch], labels[:batch].astype(np.int64)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.mnist import MnistError, load_mnist
+from minigrad.datasets.mnist import MnistError, load_mnist
 from minigrad.nn import StateDictError
 from models.mlp import CLASSES, PRESETS, MnistMLP, Preset, confusion_matrix, evaluate
 

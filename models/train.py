@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from dataset.mnist import MnistError, load_mnist, save_digit_grid
 from minigrad import Tensor, optim, replay
 from minigrad.data import DataLoader
+from minigrad.datasets.mnist import MnistError, load_mnist, save_digit_grid
 from minigrad.files import atomic_path, atomic_write
 from models.mlp import OPTIMIZERS, PRESETS, MnistMLP, Preset, confusion_matrix, evaluate
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset.mnist import IdxFile
+from minigrad.datasets.mnist import IdxFile
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -198,7 +198,7 @@ def test_jacobian_of_an_empty_input_is_empty():
 
 
 def test_load_mnist_validation_is_a_count_not_a_fraction():
-    from dataset.mnist import load_mnist
+    from minigrad.datasets.mnist import load_mnist
 
     with pytest.raises(TypeError, match="load_mnist: validation is a number of digits"):
         load_mnist(validation=0.5)

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,8 +27,8 @@ from mnist_fakes import (
 )
 from npz_damage import set_encrypted_flag
 
-from dataset import mnist
-from dataset.mnist import (
+from minigrad.datasets import mnist
+from minigrad.datasets.mnist import (
     CACHE_NAME,
     ChecksumError,
     FetchError,
@@ -48,7 +49,7 @@ RACING_LOAD = """
 import os, sys, time
 import numpy as np
 from mnist_fakes import make_fake_mnist
-from dataset.mnist import Sources, load_arrays
+from minigrad.datasets.mnist import Sources, load_arrays
 
 fake = make_fake_mnist(train=int(sys.argv[2]), test=10)
 print("ready", flush=True)
@@ -497,3 +498,47 @@ def test_cli_reports_where_the_data_is(capsys):
     out = capsys.readouterr().out
     assert f"MNIST verified in {mnist.default_data_dir()}" in out
     assert "x_train: shape (60000, 28, 28), uint8" in out
+
+
+def run_script(folder: Path, script: str) -> subprocess.CompletedProcess:
+    """`script` run from `folder` with the installed minigrad and the real MNIST cache (CI
+    fills it before the tests), as a learner would."""
+    (folder / "script.py").write_text(script)
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, "script.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+
+
+def test_load_mnist_imports_from_a_folder_outside_the_clone(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    script = (
+        "from minigrad.datasets import load_mnist\n"
+        "(x, t), (x_test, t_test) = load_mnist(flatten=False)\n"
+        "print(x.shape, t.shape, x_test.shape)\n"
+    )
+    done = run_script(outside, script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(60000, 1, 28, 28) (60000,) (10000, 1, 28, 28)"
+
+
+def test_the_books_import_path_works_in_the_books_tree(tmp_path):
+    book = tmp_path / "deep-learning-from-scratch"
+    (book / "ch03").mkdir(parents=True)
+    shutil.copytree(TESTS.parent / "dataset", book / "dataset")
+    script = (
+        "import os, sys\n"
+        "sys.path.append(os.pardir)\n"
+        "from dataset.mnist import load_mnist\n"
+        "(x, t), _ = load_mnist(normalize=True, flatten=True, one_hot_label=True)\n"
+        "print(x.shape, t.shape)\n"
+    )
+    done = run_script(book / "ch03", script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(60000, 784) (60000, 10)"

@@ -6,9 +6,9 @@ import pickle
 import numpy as np
 import pytest
 
-from dataset.mnist import load_mnist
 from minigrad import Tensor
 from minigrad import functional as F
+from minigrad.datasets.mnist import load_mnist
 from models import convert_weights
 from models.mlp import PRESETS, MnistMLP, confusion_matrix, evaluate, get_preset
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataset.mnist import load_mnist
 from minigrad import replay
+from minigrad.datasets.mnist import load_mnist
 from models import evaluate as evaluate_command
 from models import train as train_command
 from models.mlp import PRESETS
