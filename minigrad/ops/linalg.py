@@ -47,8 +47,10 @@ class Matmul(Op):
             right_shape = (inner,)
         else:
             right_shape = case.partner_shape(shape[:-2]) + (inner, case.side())
-        fits = lambda v: _product_fits(shape, v.shape, case.size_limit)  # noqa: E731
-        return [left, case.operand(1, fits, right_shape)]
+        right = case.operand(
+            1, lambda v: _product_fits(shape, v.shape, case.size_limit), right_shape
+        )
+        return [left, right]
 
     def explain_error(self, shapes, error):
         a, b = shapes
@@ -102,8 +104,7 @@ class Linear(Op):
     def draw_arguments(cls, case):
         x = case.operand(0, case.at_least_1d, case.shape(min_dims=1, max_dims=2))
         n_in = case.values[x].shape[-1]
-        weight_fits = lambda v: v.ndim == 2 and v.shape[0] == n_in  # noqa: E731
-        weight = case.operand(1, weight_fits, (n_in, case.side()))
+        weight = case.operand(1, lambda v: v.ndim == 2 and v.shape[0] == n_in, (n_in, case.side()))
         n_out = case.values[weight].shape[1]
         return [x, weight, case.operand(2, lambda v: v.shape == (n_out,), (n_out,))]
 

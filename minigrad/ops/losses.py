@@ -147,8 +147,7 @@ class SoftmaxCrossEntropy(Op):
         """Integer labels or rows of probabilities, half the time each."""
         case.params["reduction"] = case.choice(["mean", "sum", "none"])
         logits_shape = (case.side(), case.integer(2, case.side_limit + 1))
-        fits = lambda v: v.ndim == 2 and v.shape[1] >= 2  # noqa: E731
-        logits = case.operand(0, fits, logits_shape)
+        logits = case.operand(0, lambda v: v.ndim == 2 and v.shape[1] >= 2, logits_shape)
         batch, classes = case.values[logits].shape
         if case.boolean():
             return [logits, case.fresh(case.labels(batch, classes))]
