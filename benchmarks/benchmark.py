@@ -7,6 +7,7 @@ repository root:
 
     python -m benchmarks.benchmark            # about 2 minutes on 2 cores
     python -m benchmarks.benchmark --epochs 3 --skip-memory
+    python -m benchmarks.benchmark --only-batch1      # the batch-1 784-1024-10 row, 20 s
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from minigrad.gradient_check import gradcheck
 
 RELU_SIZES, RELU_BATCH, RELU_LR = [784, 100, 10], 100, 0.1
 SIGMOID_SIZES, SIGMOID_BATCH, SIGMOID_LR = [784, 30, 10], 10, 3.0
+WIDE_SIZES, WIDE_LR, WIDE_STEPS = [784, 1024, 10], 0.01, 100  # batch 1, WIDE_STEPS per run
 MEMORY_RUNS = ("numpy", "minigrad", "replay")
 STEPS_PER_EPOCH = 600  # of the ReLU configuration; the sigmoid one sees the same 6,000 images
 
@@ -76,15 +78,15 @@ def replayed_epoch(step: replay, opt: optim.SGD, x, targets, order) -> float:
     return loss_sum / len(order)
 
 
-def torch_side(params: ref.Params, x, t, order):
-    """The ReLU configuration in PyTorch eager, if it is installed (else None)."""
+def torch_side(params: ref.Params, x, t, order, lr: float):
+    """The ReLU MLP of `params` (two layers) in PyTorch eager, if it is installed (else None)."""
     try:
         import torch
     except ImportError:
         return None
     torch.set_num_threads(os.cpu_count() or 1)
     weights = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
-    opt = torch.optim.SGD(list(weights.values()), lr=RELU_LR)
+    opt = torch.optim.SGD(list(weights.values()), lr=lr)
     x_all, t_all = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
 
     def epoch() -> float:
@@ -241,10 +243,61 @@ def measure_memory(epochs: int) -> None:
 
 
 # ----- the configurations ------------------------------------------------------------------
+def batch1_wide_row(x, t, rounds: int) -> tuple[str, dict[str, tuple[float, float]], str]:
+    """Batch 1 through a wide layer, 784-1024-10 ReLU: the weight gradient is an outer product.
+
+    Returns the summary row: its label, minigrad / NumPy ratios, and the target, which is
+    PyTorch's ratio to NumPy (minigrad eager should be no slower than PyTorch eager).
+    """
+    order = np.random.default_rng(1).permutation(len(x))[:WIDE_STEPS].reshape(WIDE_STEPS, 1)
+    start = ref.make_params(WIDE_SIZES, seed=0)
+    numpy_params = {k: v.copy() for k, v in start.items()}
+    model = minigrad_model(start, "relu")
+    opt = optim.SGD(model.parameters(), lr=WIDE_LR)
+    sides = {
+        "NumPy (hand-written)": lambda: ref.train_epoch_relu_mlp(
+            numpy_params, x, t, order, WIDE_LR
+        ),
+        "minigrad": lambda: minigrad_relu_epoch(model, opt, x, t, order),
+    }
+    torch = torch_side(start, x, t, order, WIDE_LR)
+    if torch:
+        sides[torch[0]] = torch[1]
+    times = alternate(sides, rounds)
+    ratios = report(
+        f"784-1024-10 ReLU, SGD, batch 1, {WIDE_STEPS} steps per run (ms/step)",
+        times,
+        unit="ms",
+        scale=1e3 / WIDE_STEPS,
+    )
+    if not torch:
+        return "784-1024-10 batch 1", ratios, "<= PyTorch (not installed)"
+    mine, theirs = ratios["minigrad"], ratios[torch[0]]
+    print(
+        f"  minigrad / PyTorch: medians {mine[0] / theirs[0]:.3f} "
+        f"(fastest runs {mine[1] / theirs[1]:.3f})"
+    )
+    return "784-1024-10 batch 1", ratios, f"<= PyTorch ({theirs[0]:.3f})"
+
+
+def print_summary(rows: list[tuple[str, dict[str, tuple[float, float]], str]]) -> None:
+    print("\nsummary, minigrad / NumPy: medians (fastest runs)")
+    print(f"  {'':22} {'eager':>15} {'replay':>15}  target")
+    for label, measured, target in rows:
+        cells = [
+            f"{measured[side][0]:.3f} ({measured[side][1]:.3f})" if side in measured else "-"
+            for side in ("minigrad", "minigrad replay")
+        ]
+        print(f"  {label:22} {cells[0]:>15} {cells[1]:>15}  {target}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
     parser.add_argument("--skip-memory", action="store_true", help="skip the memory runs")
+    parser.add_argument(
+        "--only-batch1", action="store_true", help="run only the batch-1 784-1024-10 row"
+    )
     parser.add_argument("--memory-run", choices=MEMORY_RUNS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_run:
@@ -256,6 +309,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{platform.python_version()}, NumPy {np.__version__}"
     )
     (x, t), (x_test, t_test) = load_mnist()
+    if args.only_batch1:
+        print_summary([batch1_wide_row(x, t, args.epochs * 2)])
+        return
     t_onehot = np.eye(10, dtype=np.float32)[t]
     rng = np.random.default_rng(0)
     order = rng.permutation(len(x))[: STEPS_PER_EPOCH * RELU_BATCH]
@@ -277,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
         "minigrad": lambda: minigrad_relu_epoch(model, opt, x, t, relu_order),
         "minigrad replay": lambda: replayed_epoch(relu_step, replayed_opt, x, t, relu_order),
     }
-    torch = torch_side(start, x, t, relu_order)
+    torch = torch_side(start, x, t, relu_order, RELU_LR)
     if torch:
         sides[torch[0]] = torch[1]
     times = alternate(sides, args.epochs)
@@ -313,6 +369,8 @@ def main(argv: list[str] | None = None) -> None:
     ratios_sigmoid = report(
         "784-30-10 sigmoid, quadratic cost, batch 10, 6000 steps (s/epoch)", times
     )
+
+    wide_row = batch1_wide_row(x, t, args.epochs * 2)
 
     # The tiny graph: per-op overhead.
     tiny_x = rng.standard_normal((2, 3)).astype(np.float32)
@@ -391,19 +449,15 @@ def main(argv: list[str] | None = None) -> None:
         f"median {statistics.median(seconds):.3f} s"
     )
 
-    print("\nsummary, minigrad / NumPy: medians (fastest runs)")
-    print(f"  {'':22} {'eager':>15} {'replay':>15}  target")
-    for label, measured, target in (
-        ("784-100-10 batch 100", ratios, 1.05),
-        ("784-30-10 batch 10", ratios_sigmoid, 1.5),
-        ("tiny graph", tiny, 2.2),
-        ("inference 10k", inference, 1.1),
-    ):
-        cells = [
-            f"{measured[side][0]:.3f} ({measured[side][1]:.3f})" if side in measured else "-"
-            for side in ("minigrad", "minigrad replay")
+    print_summary(
+        [
+            ("784-100-10 batch 100", ratios, "<= 1.05"),
+            ("784-30-10 batch 10", ratios_sigmoid, "<= 1.5"),
+            ("tiny graph", tiny, "<= 2.2"),
+            ("inference 10k", inference, "<= 1.1"),
+            wide_row,
         ]
-        print(f"  {label:22} {cells[0]:>15} {cells[1]:>15}  <= {target}")
+    )
     if not args.skip_memory:
         measure_memory(max(args.epochs, 2))
 

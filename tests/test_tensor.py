@@ -212,6 +212,32 @@ def test_batched_matmul_broadcasts_batch_dims():
     np.testing.assert_allclose(a.grad.data, 5 * 2)
 
 
+# Batch 1 (one row) or one output (one column) makes a gradient an outer product, which
+# matmul and linear compute by broadcasting: it must equal the general matrix product.
+PRODUCTS = {"linear": F.linear, "matmul": lambda x, weight, bias: x @ weight + bias}
+ONE_ROW_OR_COLUMN = [((1, 5), (5, 3)), ((4, 5), (5, 1))]
+
+
+@pytest.mark.parametrize("product", PRODUCTS.values(), ids=PRODUCTS)
+@pytest.mark.parametrize("x_shape, weight_shape", ONE_ROW_OR_COLUMN)
+def test_outer_product_gradients_equal_the_general_formula(product, x_shape, weight_shape):
+    rng = np.random.default_rng(0)
+    x, weight = leaf(rng.normal(size=x_shape)), leaf(rng.normal(size=weight_shape))
+    upstream = rng.normal(size=(x_shape[0], weight_shape[1]))
+    product(x, weight, leaf(np.zeros(weight_shape[1]))).backward(upstream)
+    np.testing.assert_allclose(weight.grad.data, x.data.T @ upstream)
+    np.testing.assert_allclose(x.grad.data, upstream @ weight.data.T)
+
+
+@pytest.mark.parametrize("product", PRODUCTS.values(), ids=PRODUCTS)
+@pytest.mark.parametrize("x_shape, weight_shape", [*ONE_ROW_OR_COLUMN, ((5,), (5, 3))])
+def test_outer_product_second_derivatives_pass_gradcheck(product, x_shape, weight_shape):
+    rng = np.random.default_rng(0)
+    inputs = [leaf(rng.normal(size=shape)) for shape in (x_shape, weight_shape, weight_shape[1])]
+    loss = lambda x, weight, bias: product(x, weight, bias).tanh().sum()  # noqa: E731
+    assert minigrad.gradcheck(loss, inputs, order=2) is True
+
+
 def test_sigmoid_has_no_overflow_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
