@@ -667,9 +667,9 @@ def check_new_length(folder: Path, started_with: Preset, preset: Preset) -> None
         )
     if started_with.steps is not None:
         raise RunError(
-            f"--resume: {folder} stops after a budget of {started_with.steps:,} steps, part "
-            f"way into an epoch, so it cannot go on to whole epochs. Resume it without "
-            f"--epochs, or start a new run with --epochs {preset.epochs}"
+            f"--resume: {folder} runs to a budget of {started_with.steps:,} steps, not whole "
+            f"epochs, so --epochs cannot lengthen it. Resume it without --epochs, or start a "
+            f"new run with --epochs {preset.epochs}"
         )
 
 
@@ -679,6 +679,8 @@ def check_unfinished(folder: Path, preset: Preset, history: list[dict[str, Any]]
         return
     if preset.schedule in PLANNED_OVER_THE_RUN:
         further = f"its {preset.schedule} schedule ended there, so start a new run to train longer"
+    elif preset.steps:
+        further = f"its budget of {preset.steps:,} steps is spent: start a new run to train longer"
     else:
         further = f"pass --epochs with more than {len(history)} to train it further"
     raise RunError(
