@@ -10,7 +10,6 @@ The network comes from the run's config.json, or from --preset. Weights may use 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -21,7 +20,15 @@ import numpy as np
 
 from minigrad.datasets.mnist import MnistError, load_mnist
 from minigrad.nn import StateDictError
-from models.mlp import CLASSES, PRESETS, MnistMLP, Preset, confusion_matrix, evaluate
+from models.mlp import (
+    CLASSES,
+    PRESETS,
+    MnistMLP,
+    Preset,
+    confusion_matrix,
+    evaluate,
+    preset_from_settings,
+)
 
 WEIGHTS_NAME = "weights.npz"
 CONFIG_NAME = "config.json"
@@ -72,9 +79,7 @@ def settings_for(config_path: Path, preset_name: str | None) -> tuple[str, Prese
         )
     try:
         config = json.loads(config_path.read_text())
-        settings = dict(config["settings"], sizes=tuple(config["settings"]["sizes"]))
-        fields = {field.name for field in dataclasses.fields(Preset)}
-        return config["preset"], Preset(**{k: v for k, v in settings.items() if k in fields})
+        return config["preset"], preset_from_settings(config["settings"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise EvaluationError(f"cannot read {config_path}: {error}; pass --preset") from error
 

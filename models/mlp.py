@@ -8,6 +8,7 @@ hidden layer, then scores = h @ W + b.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from dataclasses import fields as fields_of
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ class Preset:
     dropout: float = 0.0
     optimizer: str = "sgd"  # a key of OPTIMIZERS
     lr: float = 0.1
-    momentum: float = 0.0  # sgd only
+    momentum: float = 0.0  # sgd and rmsprop
     weight_decay: float = 0.0
     schedule: str = "constant"  # "constant", "cosine" (per batch, down to 0), or "step"
     lr_step_epochs: int = 1  # "step": multiply lr by lr_gamma after this many epochs
@@ -106,6 +107,14 @@ OPTIMIZERS = {
     "adamw": optim.AdamW,
 }
 COSTS = ("cross_entropy", "quadratic")
+
+
+def preset_from_settings(settings: dict[str, Any]) -> Preset:
+    """A preset from its fields as config.json stores them (`dataclasses.asdict`); fields this
+    version does not know are left out."""
+    fields = {field.name for field in fields_of(Preset)}
+    known = {name: value for name, value in settings.items() if name in fields}
+    return Preset(**dict(known, sizes=tuple(settings["sizes"])))
 
 
 def get_preset(name: str) -> Preset:

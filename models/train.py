@@ -4,11 +4,12 @@
     python -m models.train --preset nielsen     # Nielsen's network.py, 30 epochs
     python -m models.train --quick              # a smoke run in a few seconds
     python -m models.train --eager              # never replay the step (see choose_step)
+    python -m models.train --resume RUN_DIR     # continue a stopped run, number for number
 
-The folder (default `runs/<preset>-<time>/`) gets weights.npz, config.json, metrics.json,
-metrics.csv, curves.png, misclassified.png, and graph.svg / graph_expanded.svg of one
-training step. Each file is written whole or not at all (`minigrad.files.atomic_path`): under
-a temporary name beside it, renamed when complete.
+The folder (default `runs/<preset>-<time>/`) gets checkpoint.npz after every epoch, then
+weights.npz, config.json, metrics.json, metrics.csv, curves.png, misclassified.png, and
+graph.svg / graph_expanded.svg of one training step. Each file is written whole or not at
+all (`minigrad.files.atomic_path`): under a temporary name beside it, renamed when complete.
 """
 
 from __future__ import annotations
@@ -34,13 +35,25 @@ from tqdm import tqdm
 from minigrad import Tensor, optim, replay
 from minigrad.data import DataLoader
 from minigrad.datasets.mnist import MnistError, load_mnist, save_digit_grid
-from minigrad.files import atomic_path, atomic_write
-from models.mlp import OPTIMIZERS, PRESETS, MnistMLP, Preset, confusion_matrix, evaluate
+from minigrad.files import NpzError, atomic_path, atomic_write, read_npz
+from minigrad.nn import StateDictError
+from models.mlp import (
+    OPTIMIZERS,
+    PRESETS,
+    MnistMLP,
+    Preset,
+    confusion_matrix,
+    evaluate,
+    preset_from_settings,
+)
 
 QUICK_TRAIN, QUICK_TEST = 3_000, 1_000  # --quick: digits kept from each split
 TRAIN_EVAL_SIZE = 10_000  # train metrics are measured on this many training digits
 MISCLASSIFIED_SHOWN = 40
 GRAPH_BATCH = 4
+DEFAULT_PRESET = "default"
+DEFAULT_SEED = 0
+CHECKPOINT = "checkpoint.npz"
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -75,7 +88,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         + "\n".join(f"  {name:8} {preset.description}" for name, preset in PRESETS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--preset", default="default", choices=PRESETS, help="default: default")
+    parser.add_argument("--preset", choices=PRESETS, help=f"default: {DEFAULT_PRESET}")
     parser.add_argument("--epochs", type=positive_int, help="whole epochs (default: the preset's)")
     parser.add_argument(
         "--batch-size", type=positive_int, help="examples per update (default: the preset's)"
@@ -84,8 +97,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--optimizer", choices=OPTIMIZERS, help="update rule (default: the preset's)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same run (default 0)")
-    parser.add_argument("--out", type=Path, help="run folder (default runs/<preset>-<time>)")
+    parser.add_argument("--seed", type=int, help=f"same seed, same run (default {DEFAULT_SEED})")
+    folder = parser.add_mutually_exclusive_group()
+    folder.add_argument("--out", type=Path, help="run folder (default runs/<preset>-<time>)")
+    folder.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help=f"continue the run in RUN_DIR after its last finished epoch (its {CHECKPOINT}), "
+        "as if it had never stopped; with --epochs N, train it on to N epochs",
+    )
     parser.add_argument("--data-dir", type=Path, help="where MNIST is cached")
     parser.add_argument(
         "--quick",
@@ -103,7 +124,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def resolve_preset(args: argparse.Namespace) -> Preset:
     """The preset with the command line's overrides; --epochs replaces a step budget."""
-    preset = PRESETS[args.preset]
+    preset = PRESETS[args.preset or DEFAULT_PRESET]
     changes: dict[str, Any] = {}
     if args.quick:
         changes.update(epochs=1, steps=None, validation=0)
@@ -185,6 +206,10 @@ def make_optimizer(preset: Preset, model: MnistMLP) -> optim.Optimizer:
     return OPTIMIZERS[preset.optimizer](model.parameters(), **options)
 
 
+# Schedules whose rates depend on the run's length: a resumed run cannot change its epochs.
+PLANNED_OVER_THE_RUN = ("cosine",)
+
+
 def make_schedule(
     preset: Preset, optimizer: optim.Optimizer, total_steps: int, steps_per_epoch: int
 ) -> optim.LRSchedule | None:
@@ -224,40 +249,79 @@ class StepPath:
 
 
 def choose_step(preset: Preset, eager: bool = False) -> StepPath:
-    """Replay, unless told not to or the preset has dropout: its new masks each batch make
-    a graph that never repeats, which replay would only find out and warn about."""
-    if eager:
-        return StepPath("eager", "--eager")
+    """Replay, unless the preset has dropout or told not to: new masks each batch make a
+    graph that never repeats, which replay would only find out and warn about."""
     if preset.dropout:
         return StepPath("eager", "dropout draws new masks each batch")
+    if eager:
+        return StepPath("eager", "--eager")
     return StepPath("replay", "the graph repeats every batch")
 
 
 class Trainer:
-    """Runs the update steps: loss and gradients (replayed or eager), optional clipping,
-    optimizer step."""
+    """Everything a run steps, and so everything its checkpoint keeps: the model and the
+    generator that drew it and draws its dropout masks, the loader and the generator of its
+    order, the optimizer and its schedule, and one metrics row per finished epoch."""
 
     def __init__(
-        self, preset: Preset, model: MnistMLP, loader: DataLoader, progress: bool, path: StepPath
-    ):
+        self,
+        preset: Preset,
+        splits: dict[str, Split],
+        seed: int,
+        progress: bool,
+        path: StepPath,
+    ) -> None:
         self.preset = preset
-        self.model = model
+        self.splits = splits
+        self.progress = progress
+        init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
+        # nn.MLP hands this one generator to its Linear layers and then to its Dropouts.
+        self.model_rng = np.random.default_rng(init_seed)
+        self.model = model = MnistMLP(preset, rng=self.model_rng)
+        x_train, t_train = splits["train"]
+        self.loader = DataLoader(
+            x_train,
+            t_train,
+            batch_size=preset.batch_size,
+            shuffle=True,
+            seed=np.random.default_rng(shuffle_seed),
+        )
 
         def batch_loss(x: Any, targets: Any) -> Tensor:
             return model.loss_against(model(x), targets)
 
         self.step = STEP_PATHS[path.name](batch_loss)
-        self.loader = loader
-        self.progress = progress
-        self.total_steps = preset.steps or preset.epochs * len(loader)
-        self.epochs = math.ceil(self.total_steps / len(loader))
+        self.total_steps = preset.steps or preset.epochs * len(self.loader)
+        self.epochs = math.ceil(self.total_steps / len(self.loader))
         self.optimizer = make_optimizer(preset, model)
-        self.schedule = make_schedule(preset, self.optimizer, self.total_steps, len(loader))
-        self.steps_done = 0
+        self.schedule = make_schedule(preset, self.optimizer, self.total_steps, len(self.loader))
+        self.history: list[dict[str, Any]] = []
 
-    def epoch(self, number: int) -> float:
-        """One pass over the loader (cut short by a step budget); the mean batch loss."""
-        steps = min(len(self.loader), self.total_steps - self.steps_done)
+    @property
+    def steps_done(self) -> int:
+        return self.history[-1]["steps"] if self.history else 0
+
+    def run(self, after_epoch: Callable[[Trainer], None] | None = None) -> None:
+        """Train the epochs not run yet, printing a line for each; `after_epoch(self)` after
+        each one (the command saves its checkpoint there)."""
+        for number in range(len(self.history) + 1, self.epochs + 1):
+            start = time.perf_counter()
+            row: dict[str, Any] = {"epoch": number, "lr": self.optimizer.lr}
+            steps = min(len(self.loader), self.total_steps - self.steps_done)
+            row["batch_loss"] = self.epoch(number, steps)
+            row["train_seconds"] = time.perf_counter() - start
+            row.update(measure(self.model, self.splits))
+            row["steps"] = self.steps_done + steps
+            self.history.append(row)
+            print(self.epoch_line(row), flush=True)
+            if after_epoch is not None:
+                after_epoch(self)
+
+    def epoch_line(self, row: dict[str, Any]) -> str:
+        return epoch_line(row, self.epochs, len(self.splits["test"][1]))
+
+    def epoch(self, number: int, steps: int) -> float:
+        """One pass over the loader, cut short after `steps` batches; the mean batch loss."""
         bar = tqdm(
             total=steps,
             desc=f"epoch {number}/{self.epochs}",
@@ -281,8 +345,99 @@ class Trainer:
                 loss_sum += loss.item()
                 if bar.update():
                     bar.set_postfix_str(f"loss {loss_sum / batches_done:.4f}", refresh=False)
-        self.steps_done += steps
         return loss_sum / steps
+
+    # ----- checkpoints --------------------------------------------------------------------
+    def save_checkpoint(self, path: Path, config: dict[str, Any]) -> None:
+        """Everything the next epoch depends on, in one file written whole, so a checkpoint
+        is never half one epoch's and half the next's."""
+        arrays = {}
+        for part, state in self.state_dicts().items():
+            arrays.update({f"{part}.{name}": value for name, value in state.items()})
+        progress = {
+            "epoch": len(self.history),
+            "config": config,
+            "history": self.history,
+            "rng": {
+                "model": self.model_rng.bit_generator.state,
+                "shuffle": self.loader.rng.bit_generator.state,
+            },
+        }
+        # JSON text as bytes: a Generator's state holds 128-bit integers, which no NumPy
+        # number holds, and an .npz holds numbers only.
+        arrays["progress"] = np.frombuffer(json.dumps(progress).encode(), dtype=np.uint8)
+        with atomic_write(path) as out:
+            np.savez(out, **arrays)
+
+    def state_dicts(self) -> dict[str, dict[str, Any]]:
+        parts = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        if self.schedule is not None:
+            parts["schedule"] = self.schedule.state_dict()
+        return parts
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Continue from `checkpoint` as if its epochs had just been run here."""
+        try:
+            self.model.load_state_dict(checkpoint.part("model"))
+            self.optimizer.load_state_dict(checkpoint.part("optimizer"))
+            if self.schedule is not None:
+                self.schedule.load_state_dict(checkpoint.part("schedule"))
+            self.model_rng.bit_generator.state = checkpoint.progress["rng"]["model"]
+            self.loader.rng.bit_generator.state = checkpoint.progress["rng"]["shuffle"]
+        except (StateDictError, optim.StateError, KeyError, TypeError, ValueError) as error:
+            raise RunError(f"{checkpoint.path} does not fit this run: {error}") from error
+        self.history = checkpoint.progress["history"]
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """A run's checkpoint.npz as read back: the arrays and the progress record."""
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    progress: dict[str, Any]
+
+    def part(self, name: str) -> dict[str, np.ndarray]:
+        """The state_dict saved under `name.` ("model", "optimizer", "schedule")."""
+        prefix = f"{name}."
+        return {
+            key.removeprefix(prefix): value
+            for key, value in self.arrays.items()
+            if key.startswith(prefix)
+        }
+
+
+def read_checkpoint(folder: Path) -> Checkpoint:
+    if not folder.is_dir():
+        raise RunError(f"--resume: there is no run folder {folder}")
+    path = folder / CHECKPOINT
+    try:
+        arrays = read_npz(path)
+    except FileNotFoundError as error:
+        raise RunError(
+            f"--resume: {folder} has no {CHECKPOINT}; a run saves one after each epoch, so "
+            "this run finished none (or is no run folder): start it again"
+        ) from error
+    except NpzError as error:
+        raise RunError(f"--resume: {error}") from error
+    progress = read_progress(arrays.pop("progress", None))
+    if progress is None:
+        raise RunError(
+            f"--resume: {path} holds no readable progress record; it was not written by "
+            "this command"
+        )
+    return Checkpoint(path, arrays, progress)
+
+
+def read_progress(saved: np.ndarray | None) -> dict[str, Any] | None:
+    """The record `save_checkpoint` stores as JSON bytes; None if it is missing or unreadable."""
+    try:
+        progress = json.loads(saved.tobytes())
+    except (AttributeError, ValueError):
+        return None
+    if not (isinstance(progress, dict) and {"config", "history", "rng"} <= progress.keys()):
+        return None
+    return progress
 
 
 def measure(model: MnistMLP, splits: dict[str, Split]) -> dict[str, float]:
@@ -318,28 +473,9 @@ def train(
 ) -> tuple[MnistMLP, list[dict[str, Any]]]:
     """Train a fresh model; print and return one metrics row per epoch. `path` defaults
     to `choose_step(preset)`."""
-    init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
-    model = MnistMLP(preset, rng=np.random.default_rng(init_seed))
-    x_train, t_train = splits["train"]
-    loader = DataLoader(
-        x_train,
-        t_train,
-        batch_size=preset.batch_size,
-        shuffle=True,
-        seed=np.random.default_rng(shuffle_seed),
-    )
-    trainer = Trainer(preset, model, loader, progress, path or choose_step(preset))
-    history = []
-    for number in range(1, trainer.epochs + 1):
-        start = time.perf_counter()
-        row: dict[str, Any] = {"epoch": number, "lr": trainer.optimizer.lr}
-        row["batch_loss"] = trainer.epoch(number)
-        row["train_seconds"] = time.perf_counter() - start
-        row.update(measure(model, splits))
-        row["steps"] = trainer.steps_done
-        history.append(row)
-        print(epoch_line(row, trainer.epochs, len(splits["test"][1])), flush=True)
-    return model, history
+    trainer = Trainer(preset, splits, seed, progress, path or choose_step(preset))
+    trainer.run()
+    return trainer.model, trainer.history
 
 
 # ----- what the run leaves behind ---------------------------------------------------------------
@@ -437,38 +573,168 @@ def save_run(
     return written
 
 
+# ----- new and resumed runs ------------------------------------------------------------------
+@dataclasses.dataclass
+class Plan:
+    """What `main` runs: the folder, the preset after the options, the config.json to write,
+    how the step runs, and for a resumed run the checkpoint it starts from."""
+
+    folder: Path
+    preset: Preset
+    config: dict[str, Any]
+    path: StepPath
+    checkpoint: Checkpoint | None = None
+
+
+def new_run(args: argparse.Namespace, command: str) -> Plan:
+    preset = resolve_preset(args)
+    name = args.preset or DEFAULT_PRESET
+    folder = make_run_folder(args.out, name)
+    path = choose_step(preset, args.eager)
+    config = {
+        "preset": name,
+        "settings": dataclasses.asdict(preset),
+        "seed": DEFAULT_SEED if args.seed is None else args.seed,
+        "quick": args.quick,
+        "step": path.name,
+        "command": command,
+        "numpy": np.__version__,
+    }
+    return Plan(folder, preset, config, path)
+
+
+def resumed_run(args: argparse.Namespace, command: str) -> Plan:
+    """The run in the --resume folder, as it was started: --epochs may change its length,
+    and any other option given must be what the run was started with."""
+    checkpoint = read_checkpoint(args.resume)
+    saved = checkpoint.progress["config"]
+    started_with = preset_from_settings(saved["settings"])
+    differences = settings_differences(args, saved, started_with)
+    if differences:
+        raise RunError(
+            f"--resume: {args.resume} was started with other settings: "
+            f"{'; '.join(differences)}. Resume it without these options, or start a new run "
+            "with them"
+        )
+    preset = started_with
+    if args.epochs is not None:
+        preset = dataclasses.replace(started_with, epochs=args.epochs, steps=None)
+        check_new_length(args.resume, started_with, preset)
+    check_unfinished(args.resume, preset, checkpoint.progress["history"])
+    config = {
+        **saved,
+        "settings": dataclasses.asdict(preset),
+        "resumed": [*saved.get("resumed", []), command],
+    }
+    return Plan(
+        args.resume, preset, config, choose_step(preset, saved["step"] == "eager"), checkpoint
+    )
+
+
+def settings_differences(
+    args: argparse.Namespace, saved: dict[str, Any], started_with: Preset
+) -> list[str]:
+    """The options given to a resumed run that disagree with how the run was started."""
+    valued = (
+        ("--preset", args.preset, saved["preset"]),
+        ("--seed", args.seed, saved["seed"]),
+        ("--batch-size", args.batch_size, started_with.batch_size),
+        ("--lr", args.lr, started_with.lr),
+        ("--optimizer", args.optimizer, started_with.optimizer),
+    )
+    differences = [
+        f"{option} {given} (the run has {kept})"
+        for option, given, kept in valued
+        if given is not None and given != kept
+    ]
+    if args.quick and not saved["quick"]:
+        differences.append("--quick (the run is not a quick one)")
+    if args.eager and saved["step"] != "eager":
+        differences.append("--eager (the run replays its step)")
+    return differences
+
+
+def check_new_length(folder: Path, started_with: Preset, preset: Preset) -> None:
+    """Refuse a new length that would have changed the epochs already run."""
+    if (preset.epochs, preset.steps) == (started_with.epochs, started_with.steps):
+        return
+    if started_with.schedule in PLANNED_OVER_THE_RUN:
+        raise RunError(
+            f"--resume: {folder} follows a {started_with.schedule} schedule planned over "
+            f"{started_with.epochs} epoch(s); over {preset.epochs} its rates would differ from "
+            f"the first epoch on. Resume it without --epochs, or start a new run with "
+            f"--epochs {preset.epochs}"
+        )
+    if started_with.steps is not None:
+        raise RunError(
+            f"--resume: {folder} runs to a budget of {started_with.steps:,} steps, not whole "
+            f"epochs, so --epochs cannot lengthen it. Resume it without --epochs, or start a "
+            f"new run with --epochs {preset.epochs}"
+        )
+
+
+def check_unfinished(folder: Path, preset: Preset, history: list[dict[str, Any]]) -> None:
+    steps_done = history[-1]["steps"] if history else 0
+    if not (steps_done >= preset.steps if preset.steps else len(history) >= preset.epochs):
+        return
+    if preset.schedule in PLANNED_OVER_THE_RUN:
+        further = f"its {preset.schedule} schedule ended there, so start a new run to train longer"
+    elif preset.steps:
+        further = f"its budget of {preset.steps:,} steps is spent: start a new run to train longer"
+    else:
+        further = f"pass --epochs with more than {len(history)} to train it further"
+    raise RunError(
+        f"--resume: {folder} has run {len(history)} epoch(s), which leaves none of its "
+        f"{preset.epochs} to train; {further}"
+    )
+
+
+def train_planned(plan: Plan, args: argparse.Namespace) -> Trainer:
+    """Train the plan's epochs (those left, if resumed), saving the checkpoint after each."""
+    splits = load_splits(plan.preset, plan.config["quick"], args.data_dir)
+    print(f"{plan.config['preset']}: {plan.preset.description}", flush=True)
+    print(plan.path, flush=True)
+    trainer = Trainer(plan.preset, splits, plan.config["seed"], not args.no_progress, plan.path)
+    if plan.checkpoint is not None:
+        resume(trainer, plan)
+    trainer.run(lambda done: done.save_checkpoint(plan.folder / CHECKPOINT, plan.config))
+    return trainer
+
+
+def resume(trainer: Trainer, plan: Plan) -> None:
+    """Restore the checkpoint and print the epochs it holds, as the stopped run did."""
+    trainer.restore(plan.checkpoint)
+    if plan.config["numpy"] != np.__version__:
+        print(
+            f"note: the run was started with NumPy {plan.config['numpy']}, this is "
+            f"{np.__version__}; the numbers may differ in their last digits"
+        )
+    print(f"resuming {plan.folder} after epoch {len(trainer.history)}/{trainer.epochs}", flush=True)
+    for row in trainer.history:
+        print(trainer.epoch_line(row), flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     given = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(given)
-    preset = resolve_preset(args)
+    command = shlex.join(["python", "-m", "models.train", *given])
     try:
-        folder = make_run_folder(args.out, args.preset)
-        with removed_if_left_empty(folder):
-            splits = load_splits(preset, args.quick, args.data_dir)
-            path = choose_step(preset, args.eager)
-            print(f"{args.preset}: {preset.description}", flush=True)
-            print(path, flush=True)
-            model, history = train(preset, splits, args.seed, not args.no_progress, path)
-            config = {
-                "preset": args.preset,
-                "settings": dataclasses.asdict(preset),
-                "seed": args.seed,
-                "quick": args.quick,
-                "step": path.name,
-                "command": shlex.join(["python", "-m", "models.train", *given]),
-                "numpy": np.__version__,
-            }
-            written = save_run(folder, model, config, history, splits)
+        plan = resumed_run(args, command) if args.resume else new_run(args, command)
+        with removed_if_left_empty(plan.folder):
+            trainer = train_planned(plan, args)
+            history = trainer.history
+            written = [plan.folder / CHECKPOINT]
+            written += save_run(plan.folder, trainer.model, plan.config, history, trainer.splits)
     except RunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {folder}/: {', '.join(path.name for path in written)}")
+    print(f"wrote {plan.folder}/: {', '.join(path.name for path in written)}")
     last = history[-1]
     train_seconds = sum(row["train_seconds"] for row in history)
     print(
-        f"{args.preset}: test accuracy {last['test_accuracy']:.2%} after {len(history)} "
-        f"epoch(s), {train_seconds / len(history):.1f} s per epoch, "
+        f"{plan.config['preset']}: test accuracy {last['test_accuracy']:.2%} after "
+        f"{len(history)} epoch(s), {train_seconds / len(history):.1f} s per epoch, "
         f"{time.perf_counter() - started:.1f} s in total"
     )
     return 0

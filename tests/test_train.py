@@ -1,4 +1,5 @@
-"""The training and evaluation commands, on real MNIST digits (CI caches them first)."""
+"""The training and evaluation commands, on real MNIST digits (CI caches them first), and
+runs stopped and resumed from their checkpoint."""
 
 import dataclasses
 import json
@@ -11,12 +12,15 @@ import numpy as np
 import pytest
 
 from minigrad import replay
+from minigrad.data import DataLoader
 from minigrad.datasets.mnist import load_mnist
+from minigrad.files import read_npz
 from models import evaluate as evaluate_command
 from models import train as train_command
 from models.mlp import PRESETS
 
 RUN_FILES = {
+    "checkpoint.npz",
     "weights.npz",
     "config.json",
     "metrics.json",
@@ -243,3 +247,195 @@ def test_epochs_option_replaces_the_books_iteration_budget():
     args = train_command.parse_args(["--preset", "book", "--epochs", "2", "--lr", "0.5"])
     preset = train_command.resolve_preset(args)
     assert (preset.epochs, preset.steps, preset.lr) == (2, None, 0.5)
+
+
+# ----- checkpoints and --resume -------------------------------------------------------------------
+def test_the_checkpoint_holds_all_the_next_epoch_needs(quick_run):
+    checkpoint = read_npz(quick_run / "checkpoint.npz")  # without pickle
+    progress = json.loads(checkpoint.pop("progress").tobytes())
+    weights = np.load(quick_run / "weights.npz")
+    for name in weights.files:
+        np.testing.assert_array_equal(checkpoint[f"model.{name}"], weights[name])
+    assert checkpoint["optimizer.type.Adam"] == 1
+    assert checkpoint["optimizer.state.0.m"].shape == weights["layers.0.weight"].shape
+    assert checkpoint["optimizer.state.0.step"] == checkpoint["schedule.steps"] == 24
+    assert checkpoint["schedule.type.CosineLR"] == 1
+    metrics = json.loads((quick_run / "metrics.json").read_text())
+    assert progress["epoch"] == 1 and progress["history"] == metrics["history"]
+    assert progress["config"] == json.loads((quick_run / "config.json").read_text())
+    assert set(progress["rng"]) == {"model", "shuffle"}
+    assert progress["rng"]["shuffle"]["bit_generator"] == "PCG64"
+
+
+# Small presets for the resume tests. Two follow schedules that do not depend on the run's
+# length, so a run can be lengthened: a replayed step with Adam, and dropout (an eager step)
+# with momentum. The third has dropout and a cosine schedule.
+SMALL = (784, 128, 64, 10)
+RESUME_PRESETS = {
+    "adam-step": dataclasses.replace(PRESETS["default"], schedule="step", lr_gamma=0.5),
+    "dropout-step": dataclasses.replace(
+        PRESETS["best"],
+        sizes=SMALL,
+        optimizer="sgd",
+        lr=0.05,
+        momentum=0.9,
+        schedule="step",
+        lr_gamma=0.5,
+    ),
+    "dropout-cosine": dataclasses.replace(PRESETS["best"], sizes=SMALL),
+}
+
+
+@pytest.fixture
+def curves_drawn(monkeypatch):
+    """The epochs of each run's curves.png; no picture is drawn, as they take most of a
+    quick run's time (the quick run's test checks them)."""
+    for name, preset in RESUME_PRESETS.items():
+        monkeypatch.setitem(PRESETS, name, preset)
+    drawn = []
+    monkeypatch.setattr(
+        train_command,
+        "plot_curves",
+        lambda path, history: drawn.append([row["epoch"] for row in history]),
+    )
+    monkeypatch.setattr(train_command, "plot_misclassified", lambda path, x, t, predicted: False)
+    monkeypatch.setattr(train_command, "draw_graphs", lambda folder, model, x, t: [])
+    return drawn
+
+
+def command_output(argv, capsys):
+    assert train_command.main(argv) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def assert_same_arrays(first, second, file):
+    assert sorted(first) == sorted(second), file
+    for name, array in first.items():
+        assert array.dtype == second[name].dtype, f"{file}: {name}"
+        np.testing.assert_array_equal(array, second[name], err_msg=f"{file}: {name}")
+
+
+def assert_same_run(first, second):
+    """Two run folders hold the same history (timings aside), bit-identical weights, and
+    checkpoints of the same weights, optimizer state, schedule and generator states."""
+    histories = [
+        without_timings(json.loads((folder / "metrics.json").read_text())["history"])
+        for folder in (first, second)
+    ]
+    assert histories[0] == histories[1]
+    assert_same_arrays(*(read_npz(folder / "weights.npz") for folder in (first, second)), "weights")
+    checkpoints = [read_npz(folder / "checkpoint.npz") for folder in (first, second)]
+    generators = [json.loads(arrays.pop("progress").tobytes())["rng"] for arrays in checkpoints]
+    assert generators[0] == generators[1]
+    assert_same_arrays(*checkpoints, "checkpoint")
+
+
+@pytest.mark.filterwarnings("error:replay:UserWarning")
+@pytest.mark.parametrize("preset, step", [("adam-step", "replay"), ("dropout-step", "eager")])
+def test_a_run_resumed_with_more_epochs_is_the_run_of_them_all(
+    preset, step, tmp_path, capsys, curves_drawn
+):
+    quick = ["--quick", "--no-progress", "--preset", preset]
+    uninterrupted = command_output(
+        quick + ["--epochs", "3", "--out", str(tmp_path / "full")], capsys
+    )
+    stopped = command_output(quick + ["--epochs", "2", "--out", str(tmp_path / "resumed")], capsys)
+    resumed = command_output(
+        ["--no-progress", "--resume", str(tmp_path / "resumed"), "--epochs", "3"], capsys
+    )
+    assert uninterrupted[1] == resumed[1] and resumed[1].startswith(f"step: {step} ")
+    assert resumed[2] == f"resuming {tmp_path / 'resumed'} after epoch 2/3"
+    assert printed_numbers(resumed) == printed_numbers(uninterrupted)
+    # The stopped run's own lines differ only in its length: "epoch 1/2" for "epoch 1/3".
+    assert [line.replace("/2 ", "/3 ", 1) for line in printed_numbers(stopped)[:2]] == (
+        printed_numbers(uninterrupted)[:2]
+    )
+    assert_same_run(tmp_path / "full", tmp_path / "resumed")
+    assert curves_drawn == [[1, 2, 3], [1, 2], [1, 2, 3]]
+    config = json.loads((tmp_path / "resumed" / "config.json").read_text())
+    assert config["settings"]["epochs"] == 3
+    assert config["resumed"] == [
+        f"python -m models.train --no-progress --resume {tmp_path / 'resumed'} --epochs 3"
+    ]
+
+
+def ctrl_c_in_epoch(epoch, batches=5):
+    """A DataLoader that raises KeyboardInterrupt `batches` batches into `epoch`, as Ctrl-C."""
+
+    class Interrupted(DataLoader):
+        epochs_started = 0
+
+        def __iter__(self):
+            self.epochs_started += 1
+            for number, batch in enumerate(super().__iter__()):
+                if (self.epochs_started, number) == (epoch, batches):
+                    raise KeyboardInterrupt
+                yield batch
+
+    return Interrupted
+
+
+@pytest.mark.filterwarnings("error:replay:UserWarning")
+@pytest.mark.parametrize("preset, step", [("default", "replay"), ("dropout-cosine", "eager")])
+def test_a_run_stopped_by_ctrl_c_resumes_as_if_it_had_never_stopped(
+    preset, step, tmp_path, capsys, monkeypatch, curves_drawn
+):
+    quick = ["--quick", "--no-progress", "--preset", preset, "--epochs", "3"]
+    uninterrupted = command_output(quick + ["--out", str(tmp_path / "full")], capsys)
+    with monkeypatch.context() as patch:
+        patch.setattr(train_command, "DataLoader", ctrl_c_in_epoch(3))
+        with pytest.raises(KeyboardInterrupt):
+            train_command.main(quick + ["--out", str(tmp_path / "stopped")])
+    assert os.listdir(tmp_path / "stopped") == ["checkpoint.npz"]  # of epoch 2
+    capsys.readouterr()
+    resumed = command_output(["--no-progress", "--resume", str(tmp_path / "stopped")], capsys)
+    assert resumed[1].startswith(f"step: {step} ")
+    assert printed_numbers(resumed) == printed_numbers(uninterrupted)
+    assert_same_run(tmp_path / "full", tmp_path / "stopped")
+    assert curves_drawn[-1] == [1, 2, 3]
+
+
+def test_resume_refuses_other_settings_and_a_finished_run(quick_run, tmp_path, capsys):
+    before = sorted(os.listdir(quick_run))
+    cases = [
+        (
+            ["--lr", "0.01", "--seed", "3", "--preset", "book"],
+            f"error: --resume: {quick_run} was started with other settings: --preset book (the "
+            "run has default); --lr 0.01 (the run has 0.001). Resume it without these "
+            "options, or start a new run with them",
+        ),
+        (
+            ["--epochs", "2"],
+            f"error: --resume: {quick_run} follows a cosine schedule planned over 1 epoch(s); "
+            "over 2 its rates would differ from the first epoch on. Resume it without "
+            "--epochs, or start a new run with --epochs 2",
+        ),
+        (
+            [],
+            f"error: --resume: {quick_run} has run 1 epoch(s), which leaves none of its 1 to "
+            "train; its cosine schedule ended there, so start a new run to train longer",
+        ),
+        (["--eager", "--quick"], "--eager (the run replays its step)"),
+    ]
+    for options, message in cases:
+        assert train_command.main(["--resume", str(quick_run), *options]) == 1
+        assert message in capsys.readouterr().err
+    assert sorted(os.listdir(quick_run)) == before
+    with pytest.raises(SystemExit):
+        train_command.main(["--resume", str(quick_run), "--out", str(tmp_path)])
+    assert "argument --out: not allowed with argument --resume" in capsys.readouterr().err
+
+
+def test_resume_explains_a_missing_or_damaged_checkpoint(quick_run, tmp_path, capsys):
+    assert train_command.main(["--resume", str(tmp_path / "nowhere")]) == 1
+    assert f"error: --resume: there is no run folder {tmp_path / 'nowhere'}" in (
+        capsys.readouterr().err
+    )
+    assert train_command.main(["--resume", str(tmp_path)]) == 1
+    assert f"{tmp_path} has no checkpoint.npz; a run saves one after each epoch" in (
+        capsys.readouterr().err
+    )
+    checkpoint = (quick_run / "checkpoint.npz").read_bytes()
+    (tmp_path / "checkpoint.npz").write_bytes(checkpoint[: len(checkpoint) // 2])
+    assert train_command.main(["--resume", str(tmp_path)]) == 1
+    assert "checkpoint.npz is truncated or corrupt" in capsys.readouterr().err
