@@ -85,19 +85,24 @@ def test_chinese_and_english_share_their_code(name):
         assert not CHINESE.search(source(en_text)), f"Chinese in en/: {source(en_text)[:80]}"
 
 
-@pytest.mark.parametrize("path", PATHS, ids=lambda path: f"{path.parent.name}/{path.stem}")
-def test_notebook_runs_top_to_bottom(path, tmp_path, capsys, record_property):
+@pytest.mark.parametrize("name", SERIES)
+def test_both_languages_run_top_to_bottom(name, tmp_path, capsys, record_property):
+    """The zh and en notebooks run side by side, each in a fresh kernel and folder."""
     need_notebook_tools()
-    from notebooks.run import execute
+    from notebooks.run import execute_all
 
-    run = execute(path, tmp_path)  # raises CellExecutionError at the first failing cell
-    record_property("seconds", round(run.seconds, 1))
-    with capsys.disabled():
-        print(f"\n{path.relative_to(ROOT)}: {run.seconds:.1f} s", end="")
-    outputs = [
-        output for cell in run.notebook.cells if cell.cell_type == "code" for output in cell.outputs
-    ]
-    warnings = [output.text for output in outputs if output.get("name") == "stderr"]
-    assert not warnings, f"the notebook printed to stderr:\n{''.join(warnings)}"
-    assert any(kind in output.get("data", {}) for output in outputs for kind in PICTURES)
-    assert run.seconds < TIME_LIMIT
+    paths = [NOTEBOOKS / language / f"{name}.ipynb" for language in LANGUAGES]
+    for run in execute_all(paths, tmp_path):  # raises CellExecutionError at a failing cell
+        record_property(run.path.parent.name, round(run.seconds, 1))
+        with capsys.disabled():
+            print(f"\n{run.path.relative_to(ROOT)}: {run.seconds:.1f} s", end="")
+        outputs = [
+            output
+            for cell in run.notebook.cells
+            if cell.cell_type == "code"
+            for output in cell.outputs
+        ]
+        warnings = [output.text for output in outputs if output.get("name") == "stderr"]
+        assert not warnings, f"{run.path.name} printed to stderr:\n{''.join(warnings)}"
+        assert any(kind in output.get("data", {}) for output in outputs for kind in PICTURES)
+        assert run.seconds < TIME_LIMIT
