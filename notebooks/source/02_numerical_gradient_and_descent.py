@@ -224,11 +224,11 @@ print(x.data)
 # %% [markdown] zh
 # ## 两种梯度，精度和速度
 #
-# 在 (3, 4) 处，自动微分给出精确的 (6, 8)；数值微分有大约 `1e-11` 的误差。`minigrad.grad(f)` 是求梯度的函数式写法：它返回一个新函数，算出 `f` 对其参数的梯度。
+# 在 (3, 4) 处，自动微分给出精确的 (6, 8)；数值微分有 `1e-12` 左右的误差。`minigrad.grad(f)` 是求梯度的函数式写法：它返回一个新函数，算出 `f` 对其参数的梯度。
 # %% [markdown] en
 # ## Two gradients: accuracy and speed
 #
-# At (3, 4), autograd gives exactly (6, 8); the numerical gradient is off by about `1e-11`. `minigrad.grad(f)` is the functional way to say it: it returns a new function, which computes the gradient of `f` with respect to its argument.
+# At (3, 4), autograd gives exactly (6, 8); the numerical gradient is off by about `1e-12`. `minigrad.grad(f)` is the functional way to say it: it returns a new function, which computes the gradient of `f` with respect to its argument.
 
 # %%
 point = np.array([3.0, 4.0])

@@ -151,12 +151,12 @@ display(to_dot(loss, show_values=True, rankdir="TB"))
 # %% [markdown] zh
 # ## 梯度确认
 #
-# 书中 5.7.3 节用数值微分的结果确认误差反向传播法的实现是否正确：用 3 张图像，比较两种梯度的平均绝对误差。对 784-50-10 的网络，数值微分要算 159,020 次损失，在这台机器上要半分钟左右，所以这里把隐藏层缩小到 10 个神经元，并用 float64（数值微分在 float32 下误差太大）：
+# 书中 5.7.3 节用数值微分的结果确认误差反向传播法的实现是否正确：用 3 张图像，比较两种梯度的平均绝对误差。对 784-50-10 的网络，数值微分要算 159,020 次损失，在一台 2 核的机器上要半分钟左右，所以这里把隐藏层缩小到 5 个神经元，并用 float64（数值微分在 float32 下误差太大）：
 # %% [markdown] en
-# Section 5.7.3 of the book checks its backpropagation against numerical gradients: on 3 images, it prints the mean absolute difference between the two. For the 784-50-10 network a numerical gradient evaluates the loss 159,020 times, about half a minute on this machine, so the hidden layer shrinks to 10 neurons here, in float64 (in float32 central differences are too noisy):
+# Section 5.7.3 of the book checks its backpropagation against numerical gradients: on 3 images, it prints the mean absolute difference between the two. For the 784-50-10 network a numerical gradient evaluates the loss 159,020 times, about half a minute on a 2-core machine, so the hidden layer shrinks to 5 neurons here, in float64 (in float32 central differences are too noisy):
 
 # %%
-small = TwoLayerNet(input_size=784, hidden_size=10, output_size=10, dtype=np.float64)
+small = TwoLayerNet(input_size=784, hidden_size=5, output_size=10, dtype=np.float64)
 x_batch = x_train[:3].astype(np.float64)
 t_batch = t_train[:3]
 
@@ -175,13 +175,13 @@ print(f"numerical gradient: {numerical_seconds:.1f} s, backward: {1000 * backpro
 # %% [markdown] zh
 # 误差都非常小（书中的结果在 `1e-10` 到 `1e-13` 之间），说明梯度是对的。不过这种确认只打印一个平均值：出了错，也不知道错在哪个元素、错了多少、是噪声还是真的写错了。
 #
-# `minigrad.gradcheck(f, inputs)` 把它做成了一个检查：逐个比较数值微分和自动微分，通过时返回 `True`，不通过时抛出 `GradcheckError`，指出是哪个输入的哪个元素、两种梯度各是多少（第 6 篇会故意埋一个错误来看看）。`mode="fast"` 只比较两个随机投影，所以整个 784-50-10 的网络、100 张图像也只要几毫秒。
+# `minigrad.gradcheck(f, inputs)` 把它做成了一个检查：逐个比较数值微分和自动微分，通过时返回 `True`，不通过时抛出 `GradcheckError`，指出是哪个输入的哪个元素、两种梯度各是多少（第 6 篇会故意埋一个错误来看看）。`mode="fast"` 只比较两个投影（一个沿随机方向，一个沿自动微分的梯度方向），所以整个 784-50-10 的网络、100 张图像也只要几毫秒。
 #
 # 注意：`gradcheck` 会把参数复制成 float64 再传给 `f`，所以 `f` 必须用传给它的参数计算。书里的写法 `lambda W: net.loss(x, t)` 不用它的参数 `W`，在这里不能用：
 # %% [markdown] en
 # All tiny (the book's are between `1e-10` and `1e-13`): the gradients are right. But this check only prints a mean: when something is wrong, it does not say which element, by how much, or whether it is noise or a real mistake.
 #
-# `minigrad.gradcheck(f, inputs)` makes it a check: it compares numerical and automatic gradients, returns `True` when they agree, and otherwise raises `GradcheckError`, naming the input and the element and giving both values (notebook 6 plants a bug to show one). `mode="fast"` compares two random projections only, so the whole 784-50-10 network on 100 images takes milliseconds.
+# `minigrad.gradcheck(f, inputs)` makes it a check: it compares numerical and automatic gradients, returns `True` when they agree, and otherwise raises `GradcheckError`, naming the input and the element and giving both values (notebook 6 plants a bug to show one). `mode="fast"` compares two projections only (along a random direction, and along autograd's gradient), so the whole 784-50-10 network on 100 images takes milliseconds.
 #
 # Note that `gradcheck` passes float64 copies of the parameters to `f`, so `f` must compute from the parameters it is given. The book's `lambda W: net.loss(x, t)` ignores its `W` and cannot be used here:
 
@@ -202,17 +202,17 @@ print(f"{1000 * (time.perf_counter() - start):.0f} ms")
 # %% [markdown] zh
 # ## 训练
 #
-# 书里的 `train_neuralnet.py`：每一步随机抽 100 张图像，求梯度，按学习率 0.1 更新参数，记录损失；每个 epoch（600 步，看完一遍 6 万张训练数据）计算一次训练数据和测试数据的识别精度。书里跑 10,000 步；这里只跑 3 个 epoch，1,800 步，在这台机器上几秒钟。更新参数时改的是 `.data`，这一步不需要记录计算图。
+# 书里的 `train_neuralnet.py`：每一步随机抽 100 张图像，求梯度，按学习率 0.1 更新参数，记录损失；每个 epoch（600 步，看完一遍 6 万张训练数据）计算一次训练数据和测试数据的识别精度。书里跑 10,000 步；这里只跑 2 个 epoch，1,200 步，在这台机器上几秒钟。更新参数时改的是 `.data`，这一步不需要记录计算图。
 # %% [markdown] en
 # ## Training
 #
-# The book's `train_neuralnet.py`: each step draws 100 random images, takes the gradient, updates the parameters with a learning rate of 0.1, and records the loss; after each epoch (600 steps, one pass over the 60,000 training images) it measures the accuracy on the training and the test data. The book runs 10,000 steps; this runs 3 epochs, 1,800 steps, a few seconds on this machine. The update changes `.data`, which records no graph.
+# The book's `train_neuralnet.py`: each step draws 100 random images, takes the gradient, updates the parameters with a learning rate of 0.1, and records the loss; after each epoch (600 steps, one pass over the 60,000 training images) it measures the accuracy on the training and the test data. The book runs 10,000 steps; this runs 2 epochs, 1,200 steps, a few seconds on this machine. The update changes `.data`, which records no graph.
 
 # %%
 network = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
 rng = np.random.default_rng(0)
 
-iters_num = 1800
+iters_num = 1200
 train_size = x_train.shape[0]
 batch_size = 100
 learning_rate = 0.1
@@ -258,16 +258,17 @@ epochs = np.arange(len(train_acc_list))
 acc_ax.plot(epochs, train_acc_list, "o-", label="train acc")
 acc_ax.plot(epochs, test_acc_list, "s--", label="test acc")
 acc_ax.set_xlabel("epoch")
+acc_ax.set_xticks(epochs)
 acc_ax.set_ylabel("accuracy")
 acc_ax.set_ylim(0, 1.0)
 acc_ax.legend(loc="lower right")
 plt.show()
 
 # %% [markdown] zh
-# 继续训练，识别精度还会上升：书中跑满 10,000 步约为 94.7%。整个训练在命令行里是一条命令，`python -m models.train --preset book`（在这台机器上大约 10 秒，94.77%）。
+# 继续训练，识别精度还会上升：跑满书里的 10,000 步，测试数据上约为 94.8%。这样的完整训练在命令行里是一条命令：`python -m models.train --preset book`（2 核的机器上大约 10 秒，94.77%）。
 #
 # 下一篇是 Nielsen 的网络：同样的思路，换成二次代价函数，并一步一步看 `backward()` 做了什么。
 # %% [markdown] en
-# More training raises the accuracy further: the book's full 10,000 steps reach about 94.7%. The whole run is one command, `python -m models.train --preset book` (about 10 seconds on this machine, 94.77%).
+# More training raises the accuracy further: the book's full 10,000 steps reach about 94.8% on the test digits. That full run is one command, `python -m models.train --preset book` (about 10 seconds on a 2-core machine, 94.77%).
 #
 # Next comes Nielsen's network: the same idea with a quadratic cost, and a step-by-step look at what `backward()` does.

@@ -6,13 +6,13 @@
 #
 # Michael Nielsen 在《Neural Networks and Deep Learning》第 1、2 章写了一个 `network.py`：`Network([784, 30, 10])`，每一层都用 sigmoid，代价函数是二次代价函数（quadratic cost），小批量随机梯度下降，批大小 10，学习率 3.0。他的 `backprop` 函数手写了反向传播的四个方程。
 #
-# 这里用 minigrad 写同一个网络，形状和他的一样：权重 `w` 是 `randn(y, x)`，偏置 `b` 是 `randn(y, 1)`，输入是列向量（一列一张图像）。先训练一两个 epoch，再拿一张图像，一步一步看 `backward()` 做了什么，并和 Nielsen 手写的反向传播对照。
+# 这里用 minigrad 写同一个网络，形状和他的一样：权重 `w` 是 `randn(y, x)`，偏置 `b` 是 `randn(y, 1)`，输入是列向量（一列一张图像）。先训练一个 epoch，再拿一张图像，一步一步看 `backward()` 做了什么，并和 Nielsen 手写的反向传播对照。
 # %% [markdown] en
 # # 4. Nielsen's network, and one backward pass step by step
 #
 # In chapters 1 and 2 of *Neural Networks and Deep Learning*, Michael Nielsen writes `network.py`: `Network([784, 30, 10])`, sigmoid in every layer, the quadratic cost, and mini-batch stochastic gradient descent with batches of 10 and a learning rate of 3.0. His `backprop` function spells out the four equations of backpropagation by hand.
 #
-# Here is the same network in minigrad, with his shapes: weights `w` drawn as `randn(y, x)`, biases `b` as `randn(y, 1)`, inputs as column vectors (one image per column). We train it for an epoch or two, then take one image and follow `backward()` step by step, next to Nielsen's hand-written backprop.
+# Here is the same network in minigrad, with his shapes: weights `w` drawn as `randn(y, x)`, biases `b` as `randn(y, 1)`, inputs as column vectors (one image per column). We train it for an epoch, then take one image and follow `backward()` step by step, next to Nielsen's hand-written backprop.
 
 # %%
 import os
@@ -119,15 +119,15 @@ class Network:
 # %% [markdown] zh
 # ## 训练
 #
-# Nielsen 的设置：`net.SGD(training_data, 30, 10, 3.0, test_data=test_data)`。这里只跑 2 个 epoch（每个 epoch 5,000 步），每个 epoch 在这台机器上几秒钟。他的书里，第一个 epoch 之后大约答对 9,100 张，30 个 epoch 之后约 95%。
+# Nielsen 的设置：`net.SGD(training_data, 30, 10, 3.0, test_data=test_data)`。这里只跑 1 个 epoch（5,000 步），在这台机器上几秒钟。他的书里，第一个 epoch 之后大约答对 9,100 张，30 个 epoch 之后约 95%。
 # %% [markdown] en
 # ## Training
 #
-# Nielsen's settings: `net.SGD(training_data, 30, 10, 3.0, test_data=test_data)`. This runs 2 epochs only (5,000 steps each), a few seconds per epoch on this machine. In his book, about 9,100 test digits are right after the first epoch, and about 95% after 30.
+# Nielsen's settings: `net.SGD(training_data, 30, 10, 3.0, test_data=test_data)`. This runs 1 epoch only (5,000 steps), a few seconds on this machine. In his book, about 9,100 test digits are right after the first epoch, and about 95% after 30.
 
 # %%
 net = Network([784, 30, 10])
-net.SGD((x_train, y_train), 2, 10, 3.0, test_data=(x_test, t_test))
+net.SGD((x_train, y_train), 1, 10, 3.0, test_data=(x_test, t_test))
 
 # %% [markdown] zh
 # 跑满 30 个 epoch 是一条命令：`python -m models.train --preset nielsen`（约 50 秒，测试数据上 94.85%）。
@@ -229,11 +229,11 @@ for name, by_hand, by_backward in [
 # %% [markdown] zh
 # 完全一致（至多差 float32 的舍入误差）。上表中的 step 1～2 是 BP1：`mean_squared_error` 传出 $a^2 - y$，sigmoid 再乘以 $\sigma'(z^2)$；step 3 是 BP3（`b2` 得到 $\delta^2$）；step 4 是 BP4 和 BP2：`matmul` 把 $\delta^2$ 分别送给 `w2`（乘以 $(a^1)^T$）和 `a1`（乘以 $(w^2)^T$）。Nielsen 为每个网络手推的四个方程，正是 minigrad 对每个运算各用一次的链式法则。
 #
-# 算完之后把梯度清空，免得影响之后的训练：
+# 算完之后把梯度清空，免得之后训练时被加进去。参数本身没有变，答对的数目还是一样：
 # %% [markdown] en
 # Identical, up to float32 rounding. Steps 1 and 2 of the table are BP1: `mean_squared_error` sends $a^2 - y$, and the sigmoid multiplies by $\sigma'(z^2)$; step 3 is BP3 (`b2` receives $\delta^2$); step 4 is BP4 and BP2: `matmul` sends $\delta^2$ to `w2` (times $(a^1)^T$) and to `a1` (times $(w^2)^T$). The four equations Nielsen derives for his network are the chain rule that minigrad applies once per op.
 #
-# Clear the gradients afterwards, so that they do not leak into further training:
+# Clear the gradients afterwards, so that they do not leak into further training. The parameters themselves did not change, nor does the count of right answers:
 
 # %%
 for param in net.weights + net.biases:

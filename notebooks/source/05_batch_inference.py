@@ -163,11 +163,11 @@ print(f"{in_batches:.3f} s, {one_by_one / in_batches:.0f} times faster than one 
 # %% [markdown] zh
 # ## 同样的推理，用 minigrad
 #
-# `MnistMLP(PRESETS["book3"])` 是同一个 784-50-100-10 的 sigmoid 网络，`load_weights` 能读书里名字的权重。推理时不需要梯度，放在 `no_grad()` 里，什么都不记录。输出的是 softmax 之前的得分：softmax 不改变大小顺序，所以推理时可以省略（书中 3.5.3 节）。10,000 张测试图像可以一批算完：
+# `MnistMLP(PRESETS["book3"])` 是同一个 784-50-100-10 的 sigmoid 网络，`load_weights` 能读书里名字的权重。推理时不需要梯度，放在 `no_grad()` 里，什么都不记录。输出的是 softmax 之前的得分：softmax 不改变大小顺序，所以推理时可以省略（书中 3.5.2 节）。10,000 张测试图像可以一批算完：
 # %% [markdown] en
 # ## The same inference in minigrad
 #
-# `MnistMLP(PRESETS["book3"])` is the same 784-50-100-10 sigmoid network, and `load_weights` reads weights under the book's names. Inference needs no gradient: inside `no_grad()` nothing is recorded. The outputs are the scores before the softmax, which does not change their order and can be left out at inference (section 3.5.3 of the book). All 10,000 test images fit in one batch:
+# `MnistMLP(PRESETS["book3"])` is the same 784-50-100-10 sigmoid network, and `load_weights` reads weights under the book's names. Inference needs no gradient: inside `no_grad()` nothing is recorded. The outputs are the scores before the softmax, which does not change their order and can be left out at inference (section 3.5.2 of the book). All 10,000 test images fit in one batch:
 
 # %%
 model = MnistMLP(PRESETS["book3"]).load_weights(weights_file)

@@ -50,7 +50,7 @@ settings.load_profile("notebook")
 #
 # - `name` 是算子的名字，计算图和出错信息里都用它。定义了 `name` 的子类会自动登记到 `minigrad.OPS` 里，`graphs()` 默认会用到所有登记过的算子。
 # - `forward(self, x)` 的输入输出都是 NumPy 数组。
-# - `backward(self, grad, out, x)` 拿到输出的梯度 `grad`、输出 `out` 和输入 `x`，对每个输入返回一个梯度。它要用数组和 `Tensor` 都有的运算来写（`*`、`+`、`@` 等），其余的用 `某个Op.call(...)`：这里的 $\sigma(x)$ 写成 `Sigmoid.call(x)`，而不是 `1 / (1 + np.exp(-x))`，后面会看到为什么。
+# - `backward(self, grad, out, x)` 拿到输出的梯度 `grad`、输出 `out` 和输入 `x`，对每个输入返回一个梯度。它要用数组和 `Tensor` 都有的运算来写（`*`、`+`、`@` 等），其余的用算子的 `call`（`SomeOp.call(...)`）：这里的 $\sigma(x)$ 写成 `Sigmoid.call(x)`，而不是 `1 / (1 + np.exp(-x))`，后面会看到为什么。
 # %% [markdown] en
 # ## Writing an op
 #
@@ -184,13 +184,13 @@ except GradcheckError as error:
     print(error)
 
 # %% [markdown] zh
-# 报告给出：哪个输入、哪个元素，自动微分的结果（analytic）和数值微分的结果（numeric）各是多少，误差多大。最后两行是判断依据：用越来越小的 `h` 计算泰勒余项 $|f(x+h) - f(x) - h \cdot \mathrm{analytic}|$，梯度正确时它像 $h^2$ 一样减小，这里却像 $h$ 一样减小，说明是 `backward` 写错了，而不是数值误差。
+# 报告给出：哪个输入、哪个元素，自动微分的结果（analytic）和数值微分的结果（numeric）各是多少，误差多大。最后几行是判断的依据：用越来越小的 `h` 计算泰勒余项 $|f(x+h) - f(x) - h \cdot \mathrm{analytic}|$，梯度正确时它像 $h^2$ 一样减小，这里却像 $h$ 一样减小，说明是 `backward` 写错了，而不是数值误差。
 #
 # ## 在计算图上涂成红色
 #
 # `gradcheck` 只知道整个式子的梯度不对。`check_nodes(out)` 对计算图中的每个算子单独做梯度确认（用这个算子在前向传播时实际看到的输入），`to_dot(out, checks=...)` 把不通过的算子涂成红色并写上误差，通过的涂成绿色：
 # %% [markdown] en
-# The report names the input and the element, gives autograd's value (analytic) and the central difference (numeric), and the error. Its last lines are the verdict: the Taylor remainder $|f(x+h) - f(x) - h \cdot \mathrm{analytic}|$ for shrinking `h` falls like $h^2$ when the gradient is right, but here like $h$, so the `backward` rule is wrong, not the arithmetic noisy.
+# The report names the input and the element, gives autograd's value (analytic) and the central difference (numeric), and the error. Its last lines give the verdict: the Taylor remainder $|f(x+h) - f(x) - h \cdot \mathrm{analytic}|$ for shrinking `h` falls like $h^2$ when the gradient is right, but here like $h$, so the `backward` rule is wrong, not the arithmetic noisy.
 #
 # ## Painted red in the graph
 #
