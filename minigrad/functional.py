@@ -241,7 +241,9 @@ def mean_squared_error(y: Tensor, target: Any, reduction: str = "sum") -> Tensor
 
     reduction="sum" is the book's mean_squared_error (despite its name, not divided by
     anything); reduction="mean" divides by the batch size (first axis), which is
-    Nielsen's cost averaged over a mini-batch.
+    Nielsen's cost averaged over a mini-batch; reduction="none" gives each example's cost
+    (0.5 * the sum over its other axes). PyTorch's mse_loss has no 0.5 and averages over
+    every element: it is 2 * this "sum" / y.size.
     """
     target = _quadratic_target(y, target)
     return ops.MeanSquaredError.apply(tensor(y), target, reduction=reduction)
@@ -249,8 +251,10 @@ def mean_squared_error(y: Tensor, target: Any, reduction: str = "sum") -> Tensor
 
 def mean_squared_error_composed(y: Tensor, target: Any, reduction: str = "sum") -> Tensor:
     """The same cost from sub, mul and sum: the twin the fused op is tested against."""
-    ops.check_reduction("mean_squared_error_composed", reduction, ("sum", "mean"))
+    ops.check_reduction("mean_squared_error_composed", reduction, ("sum", "mean", "none"))
     diff = y - _quadratic_target(y, target)
+    if reduction == "none":
+        return (diff * diff).sum(axis=tuple(range(1, diff.ndim))) * 0.5
     total = (diff * diff).sum() * 0.5
     return total / ops.batch_size(diff.shape) if reduction == "mean" else total
 

@@ -1,4 +1,8 @@
-"""Losses, fused for speed and stability: one node where composing ops would make five."""
+"""Losses, fused for speed and stability: one node where composing ops would make five.
+
+Each takes reduction="mean", "sum" or "none" (a loss per example, or per element for the
+binary ones), and each refuses targets it cannot compute with a message saying why.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ import numpy as np
 from minigrad.ops.activations import LogSoftmax, Softmax
 from minigrad.ops.base import Op, OpError, as_floating
 
+REDUCTIONS = ("mean", "sum", "none")
+
 
 class MeanSquaredError(Op):
     """Quadratic cost 0.5 * sum((y - target)**2), fused: one node instead of five.
 
     reduction="sum" is the book's mean_squared_error; "mean" divides by the batch size
-    (the first axis), Nielsen's cost averaged over a mini-batch.
+    (the first axis), Nielsen's cost averaged over a mini-batch; "none" is each example's
+    cost, 0.5 * the sum over its other axes, so that its sum is "sum" and its mean "mean".
+    Not PyTorch's mse_loss, which has no 0.5 and averages over every element.
     """
 
     name = "mean_squared_error"
@@ -24,8 +32,10 @@ class MeanSquaredError(Op):
     reduction: str = "sum"
 
     def forward(self, y, target):
-        check_reduction(self.name, self.reduction, ("sum", "mean"))
+        check_reduction(self.name, self.reduction, REDUCTIONS)
         diff = as_floating(y - target)
+        if self.reduction == "none":
+            return 0.5 * (diff * diff).sum(axis=tuple(range(1, diff.ndim)))
         total = np.asarray(0.5 * np.vdot(diff, diff), dtype=diff.dtype)
         return total / batch_size(diff.shape) if self.reduction == "mean" else total
 
@@ -33,8 +43,16 @@ class MeanSquaredError(Op):
         diff = y - target
         if self.reduction == "mean":
             grad = grad / batch_size(diff.shape)
+        elif self.reduction == "none":  # one per example: spread over its other axes
+            grad = grad.reshape(grad.shape + (1,) * (diff.ndim - 1))
         scaled_diff = diff * grad
         return scaled_diff, (-scaled_diff if self.inputs[1].requires_grad else None)
+
+    @classmethod
+    def draw_arguments(cls, case):
+        inputs = super().draw_arguments(case)
+        case.params["reduction"] = case.choice(list(REDUCTIONS))
+        return inputs
 
 
 def check_reduction(op_name: str, reduction: str, allowed: tuple[str, ...]) -> None:
