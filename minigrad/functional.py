@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
+from minigrad.ops.losses import NllLoss
 from minigrad.tensor import Tensor, as_array
 
 
@@ -211,6 +212,45 @@ def softmax_cross_entropy_composed(logits: Tensor, target: Any, reduction: str =
     if reduction == "mean":
         return losses.mean()
     return losses.sum() if reduction == "sum" else losses
+
+
+# ----- losses on log-probabilities and probabilities, as in PyTorch ---------------------------
+def nll_loss(
+    log_probs: Tensor,
+    labels: Any,
+    weight: Any = None,
+    *,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+) -> Tensor:
+    """PyTorch's nll_loss: -weight[label] * log_probs[n, label] for each example n, on
+    log-probabilities (N, C) (log_softmax's output) and integer labels (N,).
+
+    `weight`: one number per class (a constant). "mean" divides by the sum of the weights
+    picked (N without them). Examples labelled `ignore_index` count for nothing; unlike
+    PyTorch, whose default is -100, nothing is ignored unless you say so (a -100 label is
+    refused). `nll_loss(log_softmax(x, axis=1), t)` is `softmax_cross_entropy(x, t)`.
+    """
+    return NllLoss.apply(
+        tensor(log_probs),
+        constant_like(labels, log_probs),
+        reduction=reduction,
+        weight=_constant_weights("nll_loss", "weight", weight),
+        ignore_index=ignore_index,
+    )
+
+
+def _constant_weights(caller: str, name: str, weight: Any) -> np.ndarray | None:
+    """Weights as an array. They are constants, as in PyTorch: a Tensor that requires grad
+    is refused rather than left without its gradient."""
+    if not isinstance(weight, Tensor):
+        return None if weight is None else np.asarray(weight)
+    if weight.requires_grad:
+        raise ops.OpError(
+            f"{caller}: {name} is a constant and gets no gradient, but this Tensor requires "
+            f"grad; pass {name}.detach()"
+        )
+    return weight.data
 
 
 def cross_entropy(probs: Tensor, target: Any, eps: float = 1e-7) -> Tensor:

@@ -92,6 +92,26 @@ def mean_squared_error(y, target, reduction):
     return {"sum": squares.sum(), "mean": squares.sum() / examples}[reduction]
 
 
+def constant(array):
+    """A param array (class or element weights) as a torch constant."""
+    return None if array is None else torch.from_numpy(array)
+
+
+def not_ignoring(ignore_index):
+    """minigrad ignores no label unless told (it refuses a -100); torch's default is -100."""
+    return -100 if ignore_index is None else ignore_index
+
+
+def nll_loss(log_probs, labels, reduction, weight=None, ignore_index=None):
+    return torch_functional.nll_loss(
+        log_probs,
+        labels,
+        constant(weight),
+        ignore_index=not_ignoring(ignore_index),
+        reduction=reduction,
+    )
+
+
 def power(base, exponent):
     """base ** exponent. torch.pow's base gradient is where(exponent == 0, 0, ...), to avoid
     0 * 0**-1 (pytorch#8940), so its derivative in the exponent is 0 at exponent == 0, not
@@ -129,6 +149,7 @@ IN_TORCH = {
     "min": reduction("amin"),
     "mul": lambda a, b: a * b,
     "neg": lambda x: -x,
+    "nll_loss": nll_loss,
     "pow": power,
     "relu": lambda x: torch.relu(x),
     "reshape": lambda x, shape: x.reshape(shape),

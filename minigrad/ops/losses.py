@@ -6,6 +6,8 @@ binary ones), and each refuses targets it cannot compute with a message saying w
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from minigrad.ops.activations import LogSoftmax, Softmax
@@ -60,23 +62,59 @@ def check_reduction(op_name: str, reduction: str, allowed: tuple[str, ...]) -> N
         raise OpError(f"{op_name}: reduction must be one of {allowed}, got {reduction!r}")
 
 
-def check_labels(op_name: str, labels: np.ndarray, classes: int) -> None:
-    """Refuse a label outside 0..classes-1 (NumPy indexing would wrap a negative one)."""
+def check_labels(
+    op_name: str, labels: np.ndarray, classes: int, ignore_index: int | None = None
+) -> None:
+    """Refuse a label outside 0..classes-1 (NumPy indexing would wrap a negative one),
+    other than `ignore_index`, which marks an example to leave out."""
+    allowed = ""
+    if ignore_index is not None:
+        labels = labels[labels != ignore_index]
+        allowed = f" (or be the ignore_index, {ignore_index})"
     # As unsigned numbers negative labels are huge, so one max() checks both ends.
     if labels.size and labels.astype(np.uint64).max() >= classes:
         raise OpError(
-            f"{op_name}: labels must lie in 0..{classes - 1}, got {labels.min()}..{labels.max()}"
+            f"{op_name}: labels must lie in 0..{classes - 1}{allowed}, "
+            f"got {labels.min()}..{labels.max()}"
         )
 
 
-def check_targets(caller: str, scores: tuple[int, ...], target: np.ndarray) -> None:
-    """Refuse a target that is neither integer labels (N,) nor rows (N, C) for scores of
-    shape (N, C), saying which it looks like and how to fix it."""
+def check_scores(caller: str, scores: tuple[int, ...]) -> None:
+    """Refuse scores (logits, log-probabilities) that are not (examples, classes)."""
     if len(scores) != 2:
         raise OpError(
             f"{caller}: expected scores of shape (N, C), got {scores}; reshape them to "
             "(examples, classes), e.g. scores.reshape(len(scores), -1)"
         )
+
+
+def check_label_targets(caller: str, scores: tuple[int, ...], labels: np.ndarray) -> None:
+    """Refuse anything but integer labels (N,) for scores of shape (N, C)."""
+    check_scores(caller, scores)
+    rows = scores[0]
+    if labels.dtype.kind in "iu" and labels.shape == (rows,):
+        return
+    if labels.shape == scores:
+        fix = (
+            "for one-hot rows pass labels.argmax(axis=1); for probability rows use "
+            "softmax_cross_entropy on the logits"
+        )
+    elif labels.shape == (rows,):
+        fix = "pass labels.astype(np.int64)"
+    elif labels.size == rows:
+        fix = "pass labels.reshape(-1)" + ("" if labels.dtype.kind in "iu" else ".astype(np.int64)")
+    else:
+        fix = "one label per row of the scores"
+    raise OpError(
+        f"{caller}: labels must be integers of shape ({rows},) to match scores {scores}, "
+        f"got {labels.dtype}{labels.shape}: {fix}"
+    )
+
+
+def check_targets(caller: str, scores: tuple[int, ...], target: np.ndarray) -> None:
+    """Refuse a target that is neither integer labels (N,) nor rows (N, C) for scores of
+    shape (N, C), saying which it looks like and how to fix it."""
+    check_scores(caller, scores)
     if target.shape == scores:  # probabilities, or one-hot rows of any numeric dtype
         return
     rows = scores[0]
@@ -103,6 +141,117 @@ def check_targets(caller: str, scores: tuple[int, ...], target: np.ndarray) -> N
 def batch_size(shape: tuple[int, ...]) -> int:
     """The first axis counts examples; a scalar is one example."""
     return shape[0] if shape else 1
+
+
+def reduced(losses: np.ndarray, reduction: str, count: float, dtype: np.dtype) -> np.ndarray:
+    """The losses as `reduction` asks: "mean" divides their sum by `count` (the examples,
+    or the sum of their weights); nan when nothing counts (0 / 0), as in PyTorch."""
+    if reduction == "none":
+        return losses.astype(dtype, copy=False)
+    total = losses.sum()
+    if reduction == "mean":
+        total = total / count if count else np.nan
+    return np.asarray(total, dtype=dtype)
+
+
+def term_gradient(grad: Any, reduction: str, count: float) -> Any:
+    """The gradient each loss term gets: the output's, divided by `count` for "mean".
+    When nothing counts every term's gradient is 0 already, so any divisor will do."""
+    return grad / (count or 1) if reduction == "mean" else grad
+
+
+def class_weights(op_name: str, weight: Any, classes: int, dtype: np.dtype) -> Any:
+    """`weight` as an array of `dtype` holding one number per class (None stays None)."""
+    if weight is None:
+        return None
+    weight = np.asarray(weight, dtype=dtype)
+    if weight.shape != (classes,):
+        raise OpError(
+            f"{op_name}: weight must hold one number per class, shape ({classes},), "
+            f"got {weight.shape}"
+        )
+    return weight
+
+
+def kept_labels(labels: np.ndarray, ignore_index: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Which examples count (their label is not `ignore_index`), and the labels with the
+    ignored ones set to class 0 so that they can index (their weight is 0)."""
+    if ignore_index is None:
+        return np.ones(len(labels), dtype=bool), labels
+    kept = labels != ignore_index
+    return kept, np.where(kept, labels, 0)
+
+
+class NllLoss(Op):
+    """Negative log-likelihood of integer labels under log-probabilities (N, C), as
+    PyTorch's nll_loss: example n's loss is -weight[label] * log_probs[n, label].
+
+    "mean" divides by the sum of the weights picked (N without `weight`). Examples
+    labelled `ignore_index` count for nothing, in the sum or in the mean's divisor; a
+    mean over no example left is nan, as in PyTorch.
+    """
+
+    name = "nll_loss"
+    arity = 2
+    domain = (-4.0, 0.0)  # log-probabilities
+    params = ("reduction", "weight", "ignore_index")
+    spelling = "F.nll_loss({inputs}, {params})"
+    reduction: str = "mean"
+    weight: Any = None
+    ignore_index: int | None = None
+
+    def forward(self, log_probs, labels):
+        check_reduction(self.name, self.reduction, REDUCTIONS)
+        check_label_targets(self.name, log_probs.shape, labels)
+        check_labels(self.name, labels, log_probs.shape[1], self.ignore_index)
+        log_probs = as_floating(log_probs)
+        weight = class_weights(self.name, self.weight, log_probs.shape[1], log_probs.dtype)
+        kept, labels = kept_labels(labels, self.ignore_index)
+        picked = kept.astype(log_probs.dtype) if weight is None else weight[labels] * kept
+        self.saved = picked, labels
+        losses = -picked * log_probs[np.arange(len(labels)), labels]
+        return reduced(losses, self.reduction, picked.sum(), log_probs.dtype)
+
+    def backward(self, grad, out, log_probs, labels):
+        picked, labels = self.saved
+        slopes = np.zeros(self.inputs[0].shape, dtype=picked.dtype)  # the loss is linear
+        slopes[np.arange(len(labels)), labels] = -picked
+        scale = term_gradient(grad, self.reduction, picked.sum())
+        return slopes * (scale.reshape(-1, 1) if scale.ndim == 1 else scale), None
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """Log-probabilities (N, C) and labels; now and then class weights, ignored labels."""
+        case.params["reduction"] = case.choice(list(REDUCTIONS))
+        log_probs = draw_scores(case)
+        batch, classes = case.values[log_probs].shape
+        draw_class_weights(case, classes)
+        return [log_probs, draw_labels(case, batch, classes)]
+
+
+def draw_scores(case: Any) -> str:
+    """Scores (N, C) with at least two classes: an earlier value of that shape, or fresh."""
+    shape = (case.side(), case.integer(2, case.side_limit + 1))
+    return case.operand(0, lambda value: value.ndim == 2 and value.shape[1] >= 2, shape)
+
+
+def draw_class_weights(case: Any, classes: int) -> None:
+    """Half the time, a positive weight per class."""
+    if case.boolean():
+        case.params["weight"] = case.floats((classes,), 0.1, 2.0)
+
+
+def draw_labels(case: Any, batch: int, classes: int) -> str:
+    """Integer labels; half the time some of them (never the first, so that one counts)
+    set to an ignore_index outside the classes."""
+    labels = case.labels(batch, classes)
+    if case.boolean():
+        ignore_index = case.choice([-100, classes])
+        ignored = case.bools((batch,))
+        ignored[0] = False
+        labels[ignored] = ignore_index
+        case.params["ignore_index"] = ignore_index
+    return case.fresh(labels)
 
 
 class SoftmaxCrossEntropy(Op):
