@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
-from minigrad.ops.losses import NllLoss
+from minigrad.ops.losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
 from minigrad.tensor import Tensor, as_array
 
 
@@ -237,6 +237,51 @@ def nll_loss(
         reduction=reduction,
         weight=_constant_weights("nll_loss", "weight", weight),
         ignore_index=ignore_index,
+    )
+
+
+def binary_cross_entropy(
+    probs: Tensor, targets: Any, weight: Any = None, *, reduction: str = "mean"
+) -> Tensor:
+    """PyTorch's binary_cross_entropy: -weight * (t log p + (1 - t) log(1 - p)) for each
+    probability p and target t (of p's shape); "mean" averages over every element.
+
+    Each log is clamped at -100, as PyTorch does, so a probability of exactly 0 or 1
+    costs at most 100 (times its weight), not inf; the gradient is PyTorch's, finite there
+    too. `weight` (a constant) broadcasts to p's shape. On raw scores, use
+    binary_cross_entropy_with_logits: it is exact where sigmoid rounds to 0 or 1.
+    """
+    probs = tensor(probs)
+    return BinaryCrossEntropy.apply(
+        probs,
+        constant_like(targets, probs),
+        reduction=reduction,
+        weight=_constant_weights("binary_cross_entropy", "weight", weight),
+    )
+
+
+def binary_cross_entropy_with_logits(
+    logits: Tensor,
+    targets: Any,
+    weight: Any = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """binary_cross_entropy(sigmoid(logits), targets) as one stable node, as PyTorch's
+    binary_cross_entropy_with_logits: exact for logits as large as 1e4 in size.
+
+    `pos_weight` multiplies the loss of the positive targets (t = 1); it broadcasts
+    against the logits, so one number per class is shape (C,). `weight` (per element,
+    broadcast) multiplies the whole loss. Both are constants.
+    """
+    logits = tensor(logits)
+    return BinaryCrossEntropyWithLogits.apply(
+        logits,
+        constant_like(targets, logits),
+        reduction=reduction,
+        weight=_constant_weights("binary_cross_entropy_with_logits", "weight", weight),
+        pos_weight=_constant_weights("binary_cross_entropy_with_logits", "pos_weight", pos_weight),
     )
 
 

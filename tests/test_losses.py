@@ -150,3 +150,136 @@ def test_a_weight_that_requires_grad_is_refused():
     weight = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(ValueError, match=r"nll_loss: weight is a constant .* weight\.detach\(\)"):
         F.nll_loss(Tensor(np.zeros((2, 3))), np.array([0, 1]), weight)
+
+
+# ----- binary_cross_entropy and binary_cross_entropy_with_logits ----------------------------
+@st.composite
+def binary(draw, low, high):
+    """Inputs in [low, high] of a small shape, targets in [0, 1] of that shape, and element
+    weights and a pos_weight that broadcast to it (or None)."""
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+    inputs = draw(hnp.arrays(np.float64, shape, elements=st.floats(low, high)))
+    targets = draw(hnp.arrays(np.float64, shape, elements=st.floats(0, 1)))
+    weights = []
+    for _ in range(2):
+        within = shape[draw(st.integers(0, len(shape))) :]
+        within = tuple(draw(st.sampled_from([1, side])) for side in within)
+        weights.append(draw(st.none() | hnp.arrays(np.float64, within, elements=st.floats(0.1, 3))))
+    return inputs, targets, *weights
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@settings(max_examples=30)
+@given(drawn=binary(0.01, 0.99))
+def test_binary_cross_entropy_is_torchs(reduction, drawn):
+    probs, targets, weight, _ = drawn
+    ours_in, theirs_in = [leaf(probs), leaf(targets)], [torch_leaf(probs), torch_leaf(targets)]
+    ours = F.binary_cross_entropy(*ours_in, weight, reduction=reduction)
+    theirs = torch_functional.binary_cross_entropy(
+        *theirs_in, torch_constant(weight), reduction=reduction
+    )
+    assert_same_loss_and_gradients(ours, ours_in, theirs, theirs_in)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@settings(max_examples=30)
+@given(drawn=binary(-30, 30))
+def test_binary_cross_entropy_with_logits_is_torchs(reduction, drawn):
+    logits, targets, weight, pos_weight = drawn
+    ours_in, theirs_in = [leaf(logits), leaf(targets)], [torch_leaf(logits), torch_leaf(targets)]
+    ours = F.binary_cross_entropy_with_logits(
+        *ours_in, weight, reduction=reduction, pos_weight=pos_weight
+    )
+    theirs = torch_functional.binary_cross_entropy_with_logits(
+        *theirs_in,
+        torch_constant(weight),
+        reduction=reduction,
+        pos_weight=torch_constant(pos_weight),
+    )
+    assert_same_loss_and_gradients(ours, ours_in, theirs, theirs_in)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_with_logits_is_exact_at_logits_of_1e4(dtype):
+    logits = leaf([1e4, -1e4, 1e4, -1e4, 1e4], dtype)
+    targets = leaf([0.0, 1.0, 1.0, 0.0, 0.5], dtype)
+    pos_weight = np.array([2.0, 2.0, 2.0, 2.0, 2.0])
+    loss = F.binary_cross_entropy_with_logits(
+        logits, targets, reduction="none", pos_weight=pos_weight
+    )
+    (loss * Tensor(np.arange(1.0, 6.0, dtype=dtype))).sum().backward()
+    assert loss.dtype == dtype
+    # -log(1 - sigmoid(1e4)) = 1e4, -log sigmoid(-1e4) = 1e4 (times pos_weight 2), and 0
+    # for the right answers; a half target costs half of each.
+    np.testing.assert_allclose(loss.data, [1e4, 2e4, 0.0, 0.0, 0.5e4], rtol=1e-7)
+    np.testing.assert_allclose(logits.grad.data, [1.0, -4.0, 0.0, 0.0, 2.5], rtol=1e-7)
+    assert np.isfinite(targets.grad.data).all()
+    # d/dt = pos_weight * softplus(-x) - softplus(x), times the weights 1..5
+    np.testing.assert_allclose(targets.grad.data, [-1e4, 4e4, -3e4, 8e4, -5e4], rtol=1e-7)
+
+
+def test_binary_cross_entropy_clamps_its_logs_at_minus_100_as_torch_does():
+    probs = [0.0, 1.0, 0.0, 1.0]
+    targets = [1.0, 0.0, 0.0, 1.0]
+    ours_in, theirs_in = leaf(probs), torch_leaf(probs)
+    ours = F.binary_cross_entropy(ours_in, targets, reduction="none")
+    theirs = torch_functional.binary_cross_entropy(
+        theirs_in, torch.tensor(targets, dtype=torch.float64), reduction="none"
+    )
+    np.testing.assert_array_equal(ours.data, [100.0, 100.0, 0.0, 0.0])
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    ours.sum().backward()
+    theirs.sum().backward()
+    # (p - t) / max(p (1 - p), 1e-12): torch's 1e-12 is a float32, 4e-9 larger
+    np.testing.assert_allclose(ours_in.grad.data, [-1e12, 1e12, 0.0, 0.0])
+    np.testing.assert_allclose(ours_in.grad.data, theirs_in.grad.numpy(), rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "function, inputs, targets, options, message",
+    [
+        (
+            F.binary_cross_entropy,
+            [0.5, 1.5],
+            [1.0, 0.0],
+            {},
+            r"probs must lie in \[0, 1\], got 0\.5\.\.1\.5; "
+            r"for raw scores use binary_cross_entropy_with_logits",
+        ),
+        (
+            F.binary_cross_entropy,
+            [[0.5, 0.5]],
+            [1.0, 0.0],
+            {},
+            r"targets must have the shape of the probs \(1, 2\), got \(2,\); "
+            r"pass targets\.reshape\(1, 2\)",
+        ),
+        (
+            F.binary_cross_entropy_with_logits,
+            [[0.0, 1.0]],
+            [[1.0, 0.0]],
+            {"pos_weight": np.ones(3)},
+            r"pos_weight of shape \(3,\) must broadcast to the inputs' shape \(1, 2\) "
+            r"\(one number per class is shape \(2,\)\)",
+        ),
+        (
+            F.binary_cross_entropy_with_logits,
+            [0.0],
+            [1.0],
+            {"reduction": "avg"},
+            r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'",
+        ),
+    ],
+)
+def test_binary_losses_refuse_what_they_cannot_compute(function, inputs, targets, options, message):
+    with pytest.raises(ValueError, match=rf"{function.__name__}: {message}"):
+        function(Tensor(np.array(inputs)), np.array(targets), **options)
+
+
+def test_integer_targets_are_zeros_and_ones():
+    logits = Tensor(np.array([[2.0, -1.0]], np.float32))
+    loss = F.binary_cross_entropy_with_logits(logits, np.array([[1, 0]]))
+    assert loss.dtype == np.float32
+    np.testing.assert_allclose(
+        loss.data, np.log1p(np.exp(-2.0)) / 2 + np.log1p(np.exp(-1.0)) / 2, rtol=1e-6
+    )

@@ -112,6 +112,26 @@ def nll_loss(log_probs, labels, reduction, weight=None, ignore_index=None):
     )
 
 
+def binary_cross_entropy(probs, targets, reduction, weight=None):
+    """torch's binary_cross_entropy, written out: its own double backward adds 1e-12 to the
+    probabilities, which is off by 1e-11 where second-order terms cancel. Written with
+    torch.log, clamped at -100 as it does, every derivative is exact. tests/test_losses.py
+    compares values and gradients with binary_cross_entropy itself."""
+    losses = -(
+        targets * torch.clamp(torch.log(probs), min=-100)
+        + (1 - targets) * torch.clamp(torch.log1p(-probs), min=-100)
+    )
+    if weight is not None:
+        losses = losses * constant(weight)
+    return {"mean": losses.mean, "sum": losses.sum, "none": losses.clone}[reduction]()
+
+
+def binary_cross_entropy_with_logits(logits, targets, reduction, weight=None, pos_weight=None):
+    return torch_functional.binary_cross_entropy_with_logits(
+        logits, targets, constant(weight), reduction=reduction, pos_weight=constant(pos_weight)
+    )
+
+
 def power(base, exponent):
     """base ** exponent. torch.pow's base gradient is where(exponent == 0, 0, ...), to avoid
     0 * 0**-1 (pytorch#8940), so its derivative in the exponent is 0 at exponent == 0, not
@@ -130,6 +150,8 @@ def where(a, b, condition):
 IN_TORCH = {
     "abs": lambda x: torch.abs(x),
     "add": lambda a, b: a + b,
+    "binary_cross_entropy": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),
     "clip": clip,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),

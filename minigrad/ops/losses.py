@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.activations import LogSoftmax, Softmax
+from minigrad.ops.activations import LogSoftmax, Sigmoid, Softmax
 from minigrad.ops.base import Op, OpError, as_floating
+from minigrad.ops.elementwise import Clip
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -321,3 +322,163 @@ class SoftmaxCrossEntropy(Op):
             return [logits, case.fresh(case.labels(batch, classes))]
         weights = case.floats((batch, classes), 0.1, 1.0)
         return [logits, case.fresh(weights / weights.sum(axis=1, keepdims=True))]
+
+
+class BinaryLoss(Op, register=False):
+    """What the two binary cross-entropies share: targets of the inputs' shape, element
+    weights, "mean" over every element, and the derivative in the target."""
+
+    arity = 2
+    empty_inputs = False  # the mean over no entries is 0 / 0
+    reduction: str = "mean"
+    weight: Any = None
+
+    def checked(self, inputs: np.ndarray, targets: np.ndarray, what: str) -> tuple:
+        """The inputs and targets as floats, and the weight as an array or None, refusing
+        a reduction, targets or a weight that do not fit."""
+        check_reduction(self.name, self.reduction, REDUCTIONS)
+        if targets.shape != inputs.shape:
+            fix = f"; pass targets.reshape{inputs.shape}" if targets.size == inputs.size else ""
+            raise OpError(
+                f"{self.name}: targets must have the shape of the {what} {inputs.shape}, "
+                f"got {targets.shape}{fix}"
+            )
+        inputs = as_floating(inputs)
+        targets = targets if targets.dtype.kind == "f" else targets.astype(inputs.dtype)
+        weight = element_weights(self.name, "weight", self.weight, inputs.shape, inputs.dtype)
+        return inputs, targets, weight
+
+    def target_gradient(self, inputs: Any, weighted_grad: Any) -> Any:
+        """The loss is linear in the target, so its derivative there is the loss at target
+        1 minus the loss at target 0: this op again, as stable as its forward, and recorded
+        (so differentiable again) under create_graph."""
+        if not self.inputs[1].requires_grad:
+            return None
+        options = {name: getattr(self, name) for name in self.params}
+        options.update(reduction="none", weight=None)  # the weight is in weighted_grad
+        ones = np.ones(inputs.shape, dtype=inputs.dtype)
+        at_one = type(self).call(inputs, ones, **options)
+        at_zero = type(self).call(inputs, np.zeros_like(ones), **options)
+        return (at_one - at_zero) * weighted_grad
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """Inputs of any shape, targets in [0, 1] of the same shape, every reduction, and
+        half the time element weights that broadcast to the inputs."""
+        inputs = case.operand(0)
+        shape = case.values[inputs].shape
+        targets = case.operand(1, lambda value: value.shape == shape, shape)
+        case.params["reduction"] = case.choice(list(REDUCTIONS))
+        if case.boolean():
+            case.params["weight"] = case.floats(draw_shape_within(case, shape), 0.1, 2.0)
+        return [inputs, targets]
+
+
+def element_weights(op_name: str, name: str, weight: Any, shape: tuple, dtype: np.dtype) -> Any:
+    """`weight` as an array of `dtype` that broadcasts to `shape` (None stays None)."""
+    if weight is None:
+        return None
+    weight = np.asarray(weight, dtype=dtype)
+    trailing = shape[len(shape) - weight.ndim :]
+    if weight.ndim > len(shape) or any(w not in (1, n) for w, n in zip(weight.shape, trailing)):
+        raise OpError(
+            f"{op_name}: {name} of shape {weight.shape} must broadcast to the inputs' shape "
+            f"{shape} (one number per class is shape ({shape[-1] if shape else 1},))"
+        )
+    return weight
+
+
+def draw_shape_within(case: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts to `shape`: leading axes dropped, some sides set to 1."""
+    dropped = case.integer(0, len(shape))
+    return tuple(1 if case.boolean() else side for side in shape[dropped:])
+
+
+class BinaryCrossEntropy(BinaryLoss):
+    """-weight * (t log p + (1 - t) log(1 - p)) for each probability p and target t, as
+    PyTorch's binary_cross_entropy.
+
+    As PyTorch does, it clamps each log at -100, so p = 0 or 1 costs at most 100 * weight
+    instead of inf, and its gradient in p is PyTorch's, weight * (p - t) / max(p (1 - p),
+    1e-12), finite at 0 and 1. For raw scores use binary_cross_entropy_with_logits, which
+    stays exact where sigmoid rounds to 0 or 1.
+    """
+
+    name = "binary_cross_entropy"
+    domain = ((0.05, 0.95), (0.0, 1.0))  # probabilities, targets
+    params = ("reduction", "weight")
+    spelling = "F.binary_cross_entropy({inputs}, {params})"
+
+    def forward(self, probs, targets):
+        probs, targets, weight = self.checked(probs, targets, "probs")
+        if probs.size and not (probs.min() >= 0 and probs.max() <= 1):  # nan fails too
+            raise OpError(
+                f"{self.name}: probs must lie in [0, 1], got {probs.min():g}..{probs.max():g}; "
+                "for raw scores use binary_cross_entropy_with_logits (or apply sigmoid first)"
+            )
+        with np.errstate(divide="ignore"):  # log(0) is -inf, clamped at -100 below
+            log_p, log_not_p = np.log(probs), np.log1p(-probs)
+        losses = -(targets * np.maximum(log_p, -100) + (1 - targets) * np.maximum(log_not_p, -100))
+        if weight is not None:
+            losses = losses * weight
+        self.saved = weight
+        return reduced(losses, self.reduction, losses.size, probs.dtype)
+
+    def backward(self, grad, out, probs, targets):
+        weighted_grad = term_gradient(grad, self.reduction, probs.size)
+        if self.saved is not None:
+            weighted_grad = weighted_grad * self.saved
+        slope = (probs - targets) / Clip.call(probs * (1 - probs), low=1e-12)
+        return slope * weighted_grad, self.target_gradient(probs, weighted_grad)
+
+
+class BinaryCrossEntropyWithLogits(BinaryLoss):
+    """binary_cross_entropy(sigmoid(x), t) computed from the logits x, as PyTorch's
+    binary_cross_entropy_with_logits: weight * (pos_weight * t * softplus(-x) + (1 - t) *
+    softplus(x)), since -log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) =
+    softplus(x).
+
+    softplus(x) = log(1 + e^x) is np.logaddexp(0, x): exact, with no overflow, for |x| as
+    large as 1e4. `pos_weight` multiplies the positive targets' term; it broadcasts against
+    the logits, so one number per class (the last axis) is shape (C,).
+    """
+
+    name = "binary_cross_entropy_with_logits"
+    domain = ((-2.0, 2.0), (0.0, 1.0))  # logits, targets
+    params = ("reduction", "weight", "pos_weight")
+    spelling = "F.binary_cross_entropy_with_logits({inputs}, {params})"
+    pos_weight: Any = None
+
+    def forward(self, logits, targets):
+        logits, targets, weight = self.checked(logits, targets, "logits")
+        shape, dtype = logits.shape, logits.dtype
+        pos_weight = element_weights(self.name, "pos_weight", self.pos_weight, shape, dtype)
+        positive = targets * np.logaddexp(0, -logits)
+        if pos_weight is not None:
+            positive = positive * pos_weight
+        losses = positive + (1 - targets) * np.logaddexp(0, logits)
+        if weight is not None:
+            losses = losses * weight
+        self.saved = weight, pos_weight
+        return reduced(losses, self.reduction, losses.size, dtype)
+
+    def backward(self, grad, out, logits, targets):
+        weight, pos_weight = self.saved
+        weighted_grad = term_gradient(grad, self.reduction, logits.size)
+        if weight is not None:
+            weighted_grad = weighted_grad * weight
+        probs = Sigmoid.call(logits)
+        if pos_weight is None:
+            slope = probs - targets
+        else:  # d/dx of pos_weight * t * softplus(-x) + (1 - t) * softplus(x)
+            slope = probs * (1 + (pos_weight - 1) * targets) - pos_weight * targets
+        return slope * weighted_grad, self.target_gradient(logits, weighted_grad)
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """As for any binary loss, and half the time a pos_weight too."""
+        inputs = super().draw_arguments(case)
+        if case.boolean():
+            shape = draw_shape_within(case, case.values[inputs[0]].shape)
+            case.params["pos_weight"] = case.floats(shape, 0.1, 2.0)
+        return inputs
