@@ -187,30 +187,73 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 # ----- losses -------------------------------------------------------------------------------
-def softmax_cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def softmax_cross_entropy(
+    logits: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+) -> Tensor:
     """Mean (or sum, or per-example) cross-entropy of softmax(logits) against `target`.
 
     `target`: integer labels (N,) or one-hot / probability rows (N, C). One fused,
     stable node: finite for logits up to 1e4 in size.
+
+    The options are PyTorch's cross_entropy's: `weight` (a constant, one number per class)
+    multiplies each class's terms; `label_smoothing` s trains against (1 - s) * target +
+    s / C; examples labelled `ignore_index` count for nothing (nothing is ignored unless
+    you say so; PyTorch's default is -100). With weights or ignored labels, "mean" divides
+    by the sum of the weights of the labels that count, as PyTorch does; for probability
+    rows it divides by N.
     """
-    return ops.SoftmaxCrossEntropy.apply(logits, constant_like(target, logits), reduction=reduction)
+    return ops.SoftmaxCrossEntropy.apply(
+        logits,
+        constant_like(target, logits),
+        reduction=reduction,
+        weight=_constant_weights("softmax_cross_entropy", "weight", weight),
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+    )
 
 
-def softmax_cross_entropy_composed(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """The same loss built from log_softmax, indexing and mean: the twin tests compare."""
+def softmax_cross_entropy_composed(
+    logits: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+) -> Tensor:
+    """The same loss built from log_softmax, indexing, products and sums: the twin tests
+    compare."""
     ops.check_reduction("softmax_cross_entropy_composed", reduction, ("mean", "sum", "none"))
     target = constant_like(target, logits)
     ops.check_targets("softmax_cross_entropy_composed", logits.shape, target.data)
     labels = target.ndim == 1
     if labels:
-        ops.check_labels("softmax_cross_entropy_composed", target.data, logits.shape[1])
+        ops.check_labels(
+            "softmax_cross_entropy_composed", target.data, logits.shape[1], ignore_index
+        )
     log_probs = log_softmax(logits, axis=1)
+    classes, smoothing = logits.shape[1], label_smoothing
+    weight = (np.ones(classes) if weight is None else np.asarray(weight)).astype(logits.dtype)
     if labels:
-        losses = -log_probs[np.arange(len(target)), target.data]
+        kept = np.ones(len(target), bool) if ignore_index is None else target.data != ignore_index
+        safe_labels = np.where(kept, target.data, 0)
+        picked = weight[safe_labels] * kept
+        at_labels = -log_probs[np.arange(len(target)), safe_labels] * picked
+        uniform = -(log_probs * weight).sum(axis=1) * kept.astype(logits.dtype)
+        losses = at_labels * (1 - smoothing) + uniform * (smoothing / classes)
+        divisor = picked.sum()
     else:
-        losses = -(target * log_probs).sum(axis=1)
+        smoothed = (target * (1 - smoothing) + smoothing / classes) * weight
+        losses = -(log_probs * smoothed).sum(axis=1)
+        divisor = len(target)
     if reduction == "mean":
-        return losses.mean()
+        return losses.sum() / divisor
     return losses.sum() if reduction == "sum" else losses
 
 

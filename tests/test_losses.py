@@ -24,10 +24,15 @@ def torch_leaf(values):
     return torch.tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
 
 
+def uneven(shape):
+    """Weights for a sum of losses: a plain sum would hide a permuted gradient."""
+    return np.asarray(1.5 + np.cos(np.arange(np.prod(shape, dtype=int)))).reshape(shape)
+
+
 def assert_same_loss_and_gradients(ours, inputs, theirs, torch_inputs):
     """Values, then the gradients of the weighted sum of the losses, input by input."""
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
-    weights = np.asarray(1.5 + np.cos(np.arange(ours.size))).reshape(ours.shape)
+    weights = uneven(ours.shape)
     (ours * Tensor(weights)).sum().backward()
     (theirs * torch.from_numpy(weights)).sum().backward()
     for mine, torch_input in zip(inputs, torch_inputs):
@@ -72,9 +77,10 @@ def classification(draw, max_examples=5, max_classes=5):
     ignore_index = None
     if draw(st.booleans()):
         ignore_index = draw(st.sampled_from([-100, -1, classes, 0]))
+        if labels[0] == ignore_index:  # a valid class as ignore_index: not the first
+            labels[0] = (ignore_index + 1) % classes
         ignored = draw(hnp.arrays(bool, (batch,)))
-        ignored[labels == ignore_index] = True  # a valid class as ignore_index: all of it
-        ignored[0] = ignore_index == labels[0]
+        ignored[0] = False
         labels = np.where(ignored, ignore_index, labels)
     return scores, labels, weight, ignore_index
 
@@ -283,3 +289,133 @@ def test_integer_targets_are_zeros_and_ones():
     np.testing.assert_allclose(
         loss.data, np.log1p(np.exp(-2.0)) / 2 + np.log1p(np.exp(-1.0)) / 2, rtol=1e-6
     )
+
+
+# ----- softmax_cross_entropy with class weights, label smoothing and ignore_index ------------
+def probability_rows(scores):
+    exps = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exps / exps.sum(axis=1, keepdims=True)
+
+
+def cross_entropy_three_ways(logits, target, reduction, weight, smoothing, ignore_index):
+    """Ours, our composed twin and torch's, each on its own leaf of `logits`."""
+    options = {"weight": weight, "label_smoothing": smoothing, "ignore_index": ignore_index}
+    ours_in, twin_in, theirs_in = leaf(logits), leaf(logits), torch_leaf(logits)
+    ours = F.softmax_cross_entropy(ours_in, target, reduction, **options)
+    twin = F.softmax_cross_entropy_composed(twin_in, target, reduction, **options)
+    theirs = torch_functional.cross_entropy(
+        theirs_in,
+        torch.from_numpy(target),
+        torch_constant(weight),
+        ignore_index=torch_ignore_index(ignore_index),
+        reduction=reduction,
+        label_smoothing=smoothing,
+    )
+    return (ours, ours_in), (twin, twin_in), (theirs, theirs_in)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@settings(max_examples=30)
+@given(drawn=classification(), smoothing=st.sampled_from([0.0, 0.1, 0.3, 1.0]))
+def test_cross_entropy_on_labels_with_weights_smoothing_and_ignored_labels_is_torchs(
+    reduction, drawn, smoothing
+):
+    logits, labels, weight, ignore_index = drawn
+    (ours, ours_in), (twin, twin_in), (theirs, theirs_in) = cross_entropy_three_ways(
+        logits, labels, reduction, weight, smoothing, ignore_index
+    )
+    assert_same_loss_and_gradients(ours, [ours_in], theirs, [theirs_in])
+    np.testing.assert_allclose(twin.data, ours.data, rtol=1e-10, atol=1e-12)
+    (twin * Tensor(uneven(twin.shape))).sum().backward()
+    np.testing.assert_allclose(twin_in.grad.data, ours_in.grad.data, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@settings(max_examples=30)
+@given(
+    drawn=classification(),
+    target_scores=hnp.arrays(np.float64, 5 * 5, elements=st.floats(-3, 3)),
+    smoothing=st.sampled_from([0.0, 0.1, 0.3, 1.0]),
+)
+def test_cross_entropy_on_probabilities_with_weights_and_smoothing_is_torchs(
+    reduction, drawn, target_scores, smoothing
+):
+    logits, _, weight, _ = drawn
+    probs = probability_rows(target_scores[: logits.size].reshape(logits.shape))
+    target_in, torch_target = leaf(probs), torch_leaf(probs)
+    ours_in, theirs_in = leaf(logits), torch_leaf(logits)
+    options = {"weight": weight, "label_smoothing": smoothing}
+    ours = F.softmax_cross_entropy(ours_in, target_in, reduction, **options)
+    theirs = torch_functional.cross_entropy(
+        theirs_in,
+        torch_target,
+        torch_constant(weight),
+        reduction=reduction,
+        label_smoothing=smoothing,
+    )
+    assert_same_loss_and_gradients(ours, [ours_in, target_in], theirs, [theirs_in, torch_target])
+    twin = F.softmax_cross_entropy_composed(Tensor(logits), probs, reduction, **options)
+    np.testing.assert_allclose(ours.data, twin.data, rtol=1e-10, atol=1e-12)
+
+
+def test_smoothing_with_weights_divides_by_the_weights_of_the_labels_only():
+    """PyTorch: (1 - s) * nll + s / C * sum_c w_c * (-log p_c), summed over the examples
+    that count and divided by the sum of their labels' weights."""
+    logits = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [1.0, -2.0, 3.0]])
+    labels, weight, s = np.array([0, 2, -100]), np.array([1.0, 2.0, 4.0]), 0.3
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    nll = -(weight[0] * log_probs[0, 0] + weight[2] * log_probs[1, 2])
+    uniform = -(log_probs[:2] * weight).sum()
+    expected = ((1 - s) * nll + s / 3 * uniform) / (weight[0] + weight[2])
+    loss = F.softmax_cross_entropy(
+        Tensor(logits), labels, weight=weight, label_smoothing=s, ignore_index=-100
+    )
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+
+
+def test_cross_entropy_with_every_example_ignored_is_torchs_nan_with_zero_gradients():
+    with np.errstate(invalid="ignore"):  # the composed twin divides 0 by 0
+        (ours, ours_in), _, (theirs, theirs_in) = cross_entropy_three_ways(
+            np.zeros((2, 3)), np.array([1, 1]), "mean", np.ones(3), 0.2, 1
+        )
+    assert np.isnan(ours.data) and np.isnan(theirs.item())
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_array_equal(ours_in.grad.data, theirs_in.grad.numpy())
+    np.testing.assert_array_equal(ours_in.grad.data, np.zeros((2, 3)))
+
+
+def test_cross_entropy_is_still_finite_for_huge_logits_with_options():
+    logits = leaf([[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3]], np.float32)
+    loss = F.softmax_cross_entropy(
+        logits, np.array([1, 1]), weight=np.array([1.0, 2.0, 3.0]), label_smoothing=0.1
+    )
+    loss.backward()
+    assert loss.dtype == np.float32 and logits.grad.dtype == np.float32
+    assert np.isfinite(loss.data) and np.isfinite(logits.grad.data).all()
+
+
+def test_cross_entropy_without_options_is_the_short_path():
+    """No work for options nobody asked for: the plain loss keeps its one-line labels."""
+    logits = Tensor(np.zeros((2, 3)), requires_grad=True)
+    loss = F.softmax_cross_entropy(logits, np.array([0, 1]))
+    assert not loss.op.has_options()
+    assert loss.op.describe_params() == {"reduction": "mean", "weight": None, "ignore_index": None}
+
+
+@pytest.mark.parametrize(
+    "target, options, message",
+    [
+        (np.array([0, 1]), {"label_smoothing": 1.5}, r"label_smoothing must lie in \[0, 1\]"),
+        (np.array([0, 1]), {"weight": np.ones(2)}, r"weight must hold one number per class"),
+        (np.eye(3)[[0, 1]], {"ignore_index": 0}, r"ignore_index applies to integer labels"),
+        (
+            np.array([0, -100]),
+            {"ignore_index": -1},
+            r"labels must lie in 0\.\.2 \(or be the ignore_index, -1\), got -100\.\.0",
+        ),
+    ],
+)
+def test_cross_entropy_refuses_options_it_cannot_use(target, options, message):
+    with pytest.raises(ValueError, match=rf"softmax_cross_entropy: {message}"):
+        F.softmax_cross_entropy(Tensor(np.zeros((2, 3))), target, **options)

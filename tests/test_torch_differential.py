@@ -112,6 +112,18 @@ def nll_loss(log_probs, labels, reduction, weight=None, ignore_index=None):
     )
 
 
+def cross_entropy(logits, target, reduction, weight=None, label_smoothing=0.0, ignore_index=None):
+    """Integer labels (N,) or probabilities (N, C), as minigrad takes them."""
+    return torch_functional.cross_entropy(
+        logits,
+        target,
+        constant(weight),
+        ignore_index=not_ignoring(ignore_index),
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+    )
+
+
 def binary_cross_entropy(probs, targets, reduction, weight=None):
     """torch's binary_cross_entropy, written out: its own double backward adds 1e-12 to the
     probabilities, which is off by 1e-11 where second-order terms cancel. Written with
@@ -177,10 +189,7 @@ IN_TORCH = {
     "reshape": lambda x, shape: x.reshape(shape),
     "sigmoid": lambda x: torch.sigmoid(x),
     "softmax": lambda x, axis: torch.softmax(x, dim=axis),
-    # integer labels (N,) or probabilities (N, C), as minigrad takes them
-    "softmax_cross_entropy": lambda logits, target, reduction: torch_functional.cross_entropy(
-        logits, target, reduction=reduction
-    ),
+    "softmax_cross_entropy": cross_entropy,
     "sqrt": lambda x: torch.sqrt(x),
     "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
     "sub": lambda a, b: a - b,

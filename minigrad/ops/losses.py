@@ -260,16 +260,26 @@ class SoftmaxCrossEntropy(Op):
 
     `target` holds integer class labels of shape (N,) or probabilities of shape (N, C)
     (one-hot rows are probabilities). Finite for logits as large as 1e4.
+
+    The options are PyTorch's cross_entropy's. `weight`, one number per class, multiplies
+    each class's terms. `label_smoothing` s mixes each target with the uniform one:
+    (1 - s) * target + s / C. `ignore_index` leaves out the examples with that label.
+    "mean" divides by N, except for labels with weights or ignored examples: then, as in
+    PyTorch, by the sum of the weights of the labels that count (the smoothed part too is
+    divided by that). Without options the loss takes the short path, at no extra cost.
     """
 
     name = "softmax_cross_entropy"
     arity = 2
-    params = ("reduction",)
+    params = ("reduction", "weight", "label_smoothing", "ignore_index")
     spelling = "F.softmax_cross_entropy({inputs}, {params})"
     reduction: str = "mean"
+    weight: Any = None
+    label_smoothing: float = 0.0
+    ignore_index: int | None = None
 
     def forward(self, logits, target):
-        check_reduction(self.name, self.reduction, ("mean", "sum", "none"))
+        check_reduction(self.name, self.reduction, REDUCTIONS)
         check_targets(self.name, logits.shape, target)
         logits = as_floating(logits)
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -277,6 +287,8 @@ class SoftmaxCrossEntropy(Op):
         sums = exps.sum(axis=1, keepdims=True)
         exps /= sums
         self.saved = exps  # softmax(logits), which backward needs
+        if self.has_options():
+            return self.forward_with_options(shifted - np.log(sums), target)
         if target.ndim == 1:  # integer labels: -log softmax at the label, row by row
             check_labels(self.name, target, logits.shape[1])  # checked here for replay too
             losses = np.log(sums[:, 0]) - shifted[np.arange(len(target)), target]
@@ -289,11 +301,13 @@ class SoftmaxCrossEntropy(Op):
         return losses
 
     def backward(self, grad, out, logits, target):
+        probs = Softmax.record(self.saved, logits, axis=1)
+        if self.has_options():
+            return self.backward_with_options(grad, probs, logits, target)
         if self.reduction == "mean":
             grad = grad / logits.shape[0]
         if grad.ndim == 1:
             grad = grad.reshape(-1, 1)
-        probs = Softmax.record(self.saved, logits, axis=1)
         labels = self.inputs[1].data
         if labels.ndim == 1:
             one_hot = np.zeros(logits.shape, dtype=probs.dtype)
@@ -302,6 +316,61 @@ class SoftmaxCrossEntropy(Op):
         needs_target = self.inputs[1].requires_grad
         grad_target = -LogSoftmax.call(logits, axis=1) * grad if needs_target else None
         return (probs * target.sum(axis=1, keepdims=True) - target) * grad, grad_target
+
+    def has_options(self) -> bool:
+        """Whether class weights, label smoothing or an ignore_index are set."""
+        return self.weight is not None or self.label_smoothing != 0 or self.ignore_index is not None
+
+    def forward_with_options(self, log_probs: np.ndarray, target: np.ndarray) -> np.ndarray:
+        classes = log_probs.shape[1]
+        if not 0 <= self.label_smoothing <= 1:
+            raise OpError(
+                f"{self.name}: label_smoothing must lie in [0, 1], got {self.label_smoothing}"
+            )
+        if target.ndim == 1:
+            check_labels(self.name, target, classes, self.ignore_index)
+        elif self.ignore_index is not None:
+            raise OpError(
+                f"{self.name}: ignore_index applies to integer labels, not to probability "
+                f"rows {target.shape}: leave it out"
+            )
+        rows, count = self.target_rows(target, classes, log_probs.dtype)
+        return reduced(-(rows * log_probs).sum(axis=1), self.reduction, count, log_probs.dtype)
+
+    def backward_with_options(self, grad: Any, probs: Any, logits: Any, target: Any) -> tuple:
+        labels = self.inputs[1].data
+        classes, dtype = self.saved.shape[1], self.saved.dtype
+        rows, count = self.target_rows(labels if labels.ndim == 1 else target, classes, dtype)
+        grad = term_gradient(grad, self.reduction, count)
+        if grad.ndim == 1:
+            grad = grad.reshape(-1, 1)
+        grad_logits = (probs * rows.sum(axis=1, keepdims=True) - rows) * grad
+        if labels.ndim == 1 or not self.inputs[1].requires_grad:
+            return grad_logits, None
+        weight = class_weights(self.name, self.weight, classes, dtype)
+        row_slope = (1 - self.label_smoothing) * (1 if weight is None else weight)
+        return grad_logits, -LogSoftmax.call(logits, axis=1) * row_slope * grad
+
+    def target_rows(self, target: Any, classes: int, dtype: np.dtype) -> tuple[Any, Any]:
+        """What multiplies -log_softmax(logits) in each example's loss, (N, C), and what
+        "mean" divides by, as in PyTorch's cross_entropy. Probability rows may be Tensors
+        (in a recorded backward): the rows are then a Tensor too."""
+        weight = class_weights(self.name, self.weight, classes, dtype)
+        weight = np.ones(classes, dtype) if weight is None else weight
+        smoothing = self.label_smoothing
+        if target.ndim == 2:  # probabilities, mixed with the uniform ones
+            return (target * (1 - smoothing) + smoothing / classes) * weight, target.shape[0]
+        kept, labels = kept_labels(target, self.ignore_index)
+        picked = weight[labels] * kept
+        rows = np.outer(kept.astype(dtype) * (smoothing / classes), weight)
+        rows[np.arange(len(labels)), labels] += (1 - smoothing) * picked
+        return rows, picked.sum()
+
+    def describe_params(self):
+        shown = super().describe_params()
+        if not self.label_smoothing:  # off: keep the labels of plain training short
+            del shown["label_smoothing"]
+        return shown
 
     def explain_error(self, shapes, error):
         logits, target = shapes
@@ -312,13 +381,19 @@ class SoftmaxCrossEntropy(Op):
 
     @classmethod
     def draw_arguments(cls, case):
-        """Integer labels or rows of probabilities, half the time each."""
-        case.params["reduction"] = case.choice(["mean", "sum", "none"])
-        logits_shape = (case.side(), case.integer(2, case.side_limit + 1))
-        fits = lambda v: v.ndim == 2 and v.shape[1] >= 2  # noqa: E731
-        logits = case.operand(0, fits, logits_shape)
+        """Integer labels or rows of probabilities, half the time each; half the time with
+        options: class weights, label smoothing, ignored labels, each now and then."""
+        case.params["reduction"] = case.choice(list(REDUCTIONS))
+        logits = draw_scores(case)
         batch, classes = case.values[logits].shape
+        options = case.boolean()
+        if options:
+            draw_class_weights(case, classes)
+            if case.boolean():
+                case.params["label_smoothing"] = case.choice([0.1, 0.5, 1.0])
         if case.boolean():
+            if options:
+                return [logits, draw_labels(case, batch, classes)]
             return [logits, case.fresh(case.labels(batch, classes))]
         weights = case.floats((batch, classes), 0.1, 1.0)
         return [logits, case.fresh(weights / weights.sum(axis=1, keepdims=True))]
