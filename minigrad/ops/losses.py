@@ -188,8 +188,8 @@ class NllLoss(Op):
     PyTorch's nll_loss: example n's loss is -weight[label] * log_probs[n, label].
 
     "mean" divides by the sum of the weights picked (N without `weight`). Examples
-    labelled `ignore_index` count for nothing, in the sum or in the mean's divisor; a
-    mean over no example left is nan, as in PyTorch.
+    labelled `ignore_index` count for nothing, neither in the sum nor in the mean's
+    divisor; a mean over no example left is nan (with zero gradients), as in PyTorch.
     """
 
     name = "nll_loss"
