@@ -385,14 +385,20 @@ def test_cross_entropy_with_every_example_ignored_is_torchs_nan_with_zero_gradie
     np.testing.assert_array_equal(ours_in.grad.data, np.zeros((2, 3)))
 
 
-def test_cross_entropy_is_still_finite_for_huge_logits_with_options():
-    logits = leaf([[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3]], np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_still_finite_for_huge_logits_with_options(dtype):
+    logits = leaf([[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3]], dtype)
     loss = F.softmax_cross_entropy(
         logits, np.array([1, 1]), weight=np.array([1.0, 2.0, 3.0]), label_smoothing=0.1
     )
     loss.backward()
-    assert loss.dtype == np.float32 and logits.grad.dtype == np.float32
+    assert loss.dtype == dtype and logits.grad.dtype == dtype
     assert np.isfinite(loss.data) and np.isfinite(logits.grad.data).all()
+    # -log softmax: [0, 2e4, 1e4] and [2e4, 0, 5e3]; both labels are 1 (weight 2)
+    minus_log_probs = np.array([[0.0, 2e4, 1e4], [2e4, 0.0, 5e3]])
+    at_labels = 2 * minus_log_probs[:, 1].sum()
+    uniform = (minus_log_probs * [1.0, 2.0, 3.0]).sum()
+    np.testing.assert_allclose(loss.data, (0.9 * at_labels + 0.1 / 3 * uniform) / 4, rtol=1e-6)
 
 
 def test_cross_entropy_without_options_is_the_short_path():
