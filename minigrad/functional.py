@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
+from minigrad.ops.losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
 from minigrad.tensor import Tensor, as_array
 
 
@@ -186,31 +187,158 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 # ----- losses -------------------------------------------------------------------------------
-def softmax_cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def softmax_cross_entropy(
+    logits: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+) -> Tensor:
     """Mean (or sum, or per-example) cross-entropy of softmax(logits) against `target`.
 
     `target`: integer labels (N,) or one-hot / probability rows (N, C). One fused,
     stable node: finite for logits up to 1e4 in size.
+
+    The options are PyTorch's cross_entropy's: `weight` (a constant, one number per class)
+    multiplies each class's terms; `label_smoothing` s trains against (1 - s) * target +
+    s / C; examples labelled `ignore_index` count for nothing (nothing is ignored unless
+    you say so; PyTorch's default is -100). With weights or ignored labels, "mean" divides
+    by the sum of the weights of the labels that count, as PyTorch does; for probability
+    rows it divides by N.
     """
-    return ops.SoftmaxCrossEntropy.apply(logits, constant_like(target, logits), reduction=reduction)
+    return ops.SoftmaxCrossEntropy.apply(
+        logits,
+        constant_like(target, logits),
+        reduction=reduction,
+        weight=_constant_weights("softmax_cross_entropy", "weight", weight),
+        label_smoothing=label_smoothing,
+        ignore_index=ignore_index,
+    )
 
 
-def softmax_cross_entropy_composed(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """The same loss built from log_softmax, indexing and mean: the twin tests compare."""
+def softmax_cross_entropy_composed(
+    logits: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+) -> Tensor:
+    """The same loss built from log_softmax, indexing, products and sums: the twin tests
+    compare."""
     ops.check_reduction("softmax_cross_entropy_composed", reduction, ("mean", "sum", "none"))
     target = constant_like(target, logits)
     ops.check_targets("softmax_cross_entropy_composed", logits.shape, target.data)
     labels = target.ndim == 1
     if labels:
-        ops.check_labels("softmax_cross_entropy_composed", target.data, logits.shape[1])
+        ops.check_labels(
+            "softmax_cross_entropy_composed", target.data, logits.shape[1], ignore_index
+        )
     log_probs = log_softmax(logits, axis=1)
+    classes, smoothing = logits.shape[1], label_smoothing
+    weight = (np.ones(classes) if weight is None else np.asarray(weight)).astype(logits.dtype)
     if labels:
-        losses = -log_probs[np.arange(len(target)), target.data]
+        kept = np.ones(len(target), bool) if ignore_index is None else target.data != ignore_index
+        safe_labels = np.where(kept, target.data, 0)
+        picked = weight[safe_labels] * kept
+        at_labels = -log_probs[np.arange(len(target)), safe_labels] * picked
+        uniform = -(log_probs * weight).sum(axis=1) * kept.astype(logits.dtype)
+        losses = at_labels * (1 - smoothing) + uniform * (smoothing / classes)
+        divisor = picked.sum()
     else:
-        losses = -(target * log_probs).sum(axis=1)
+        smoothed = (target * (1 - smoothing) + smoothing / classes) * weight
+        losses = -(log_probs * smoothed).sum(axis=1)
+        divisor = len(target)
     if reduction == "mean":
-        return losses.mean()
+        return losses.sum() / divisor
     return losses.sum() if reduction == "sum" else losses
+
+
+# ----- losses on log-probabilities and probabilities, as in PyTorch ---------------------------
+def nll_loss(
+    log_probs: Tensor,
+    labels: Any,
+    weight: Any = None,
+    *,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+) -> Tensor:
+    """PyTorch's nll_loss: -weight[label] * log_probs[n, label] for each example n, on
+    log-probabilities (N, C) (log_softmax's output) and integer labels (N,).
+
+    `weight`: one number per class (a constant). "mean" divides by the sum of the weights
+    picked (N without them). Examples labelled `ignore_index` count for nothing; unlike
+    PyTorch, whose default is -100, nothing is ignored unless you say so (a -100 label is
+    refused). `nll_loss(log_softmax(x, axis=1), t)` is `softmax_cross_entropy(x, t)`.
+    """
+    return NllLoss.apply(
+        tensor(log_probs),
+        constant_like(labels, log_probs),
+        reduction=reduction,
+        weight=_constant_weights("nll_loss", "weight", weight),
+        ignore_index=ignore_index,
+    )
+
+
+def binary_cross_entropy(
+    probs: Tensor, targets: Any, weight: Any = None, *, reduction: str = "mean"
+) -> Tensor:
+    """PyTorch's binary_cross_entropy: -weight * (t log p + (1 - t) log(1 - p)) for each
+    probability p and target t (of p's shape); "mean" averages over every element.
+
+    Each log is clamped at -100, as PyTorch does, so a probability of exactly 0 or 1
+    costs at most 100 (times its weight), not inf; the gradient is PyTorch's, finite there
+    too. `weight` (a constant) broadcasts to p's shape. On raw scores, use
+    binary_cross_entropy_with_logits: it is exact where sigmoid rounds to 0 or 1.
+    """
+    probs = tensor(probs)
+    return BinaryCrossEntropy.apply(
+        probs,
+        constant_like(targets, probs),
+        reduction=reduction,
+        weight=_constant_weights("binary_cross_entropy", "weight", weight),
+    )
+
+
+def binary_cross_entropy_with_logits(
+    logits: Tensor,
+    targets: Any,
+    weight: Any = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """binary_cross_entropy(sigmoid(logits), targets) as one stable node, as PyTorch's
+    binary_cross_entropy_with_logits: exact for logits as large as 1e4 in size.
+
+    `pos_weight` multiplies the loss of the positive targets (t = 1); it broadcasts
+    against the logits, so one number per class is shape (C,). `weight` (per element,
+    broadcast) multiplies the whole loss. Both are constants.
+    """
+    logits = tensor(logits)
+    return BinaryCrossEntropyWithLogits.apply(
+        logits,
+        constant_like(targets, logits),
+        reduction=reduction,
+        weight=_constant_weights("binary_cross_entropy_with_logits", "weight", weight),
+        pos_weight=_constant_weights("binary_cross_entropy_with_logits", "pos_weight", pos_weight),
+    )
+
+
+def _constant_weights(caller: str, name: str, weight: Any) -> np.ndarray | None:
+    """Weights as an array. They are constants, as in PyTorch: a Tensor that requires grad
+    is refused rather than left without its gradient."""
+    if not isinstance(weight, Tensor):
+        return None if weight is None else np.asarray(weight)
+    if weight.requires_grad:
+        raise ops.OpError(
+            f"{caller}: {name} is a constant and gets no gradient, but this Tensor requires "
+            f"grad; pass {name}.detach()"
+        )
+    return weight.data
 
 
 def cross_entropy(probs: Tensor, target: Any, eps: float = 1e-7) -> Tensor:
@@ -241,7 +369,9 @@ def mean_squared_error(y: Tensor, target: Any, reduction: str = "sum") -> Tensor
 
     reduction="sum" is the book's mean_squared_error (despite its name, not divided by
     anything); reduction="mean" divides by the batch size (first axis), which is
-    Nielsen's cost averaged over a mini-batch.
+    Nielsen's cost averaged over a mini-batch; reduction="none" gives each example's cost
+    (0.5 * the sum over its other axes). PyTorch's mse_loss has no 0.5 and averages over
+    every element: it is 2 * this "sum" / y.size.
     """
     target = _quadratic_target(y, target)
     return ops.MeanSquaredError.apply(tensor(y), target, reduction=reduction)
@@ -249,8 +379,10 @@ def mean_squared_error(y: Tensor, target: Any, reduction: str = "sum") -> Tensor
 
 def mean_squared_error_composed(y: Tensor, target: Any, reduction: str = "sum") -> Tensor:
     """The same cost from sub, mul and sum: the twin the fused op is tested against."""
-    ops.check_reduction("mean_squared_error_composed", reduction, ("sum", "mean"))
+    ops.check_reduction("mean_squared_error_composed", reduction, ("sum", "mean", "none"))
     diff = y - _quadratic_target(y, target)
+    if reduction == "none":
+        return (diff * diff).sum(axis=tuple(range(1, diff.ndim))) * 0.5
     total = (diff * diff).sum() * 0.5
     return total / ops.batch_size(diff.shape) if reduction == "mean" else total
 

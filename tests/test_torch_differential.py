@@ -82,11 +82,66 @@ def index_add(values, shape, index):
 
 
 def mean_squared_error(y, target, reduction):
-    """0.5 * sum((y - target)**2); "mean" divides by the first axis (a scalar is one)."""
+    """0.5 * sum((y - target)**2); "mean" divides by the first axis (a scalar is one);
+    "none" sums each example's entries (the first axis is the examples)."""
     diff = y - target
-    total = 0.5 * (diff * diff).sum()
+    squares = 0.5 * diff * diff
+    if reduction == "none":
+        return squares if squares.ndim <= 1 else squares.flatten(1).sum(dim=1)
     examples = diff.shape[0] if diff.ndim else 1
-    return {"sum": total, "mean": total / examples}[reduction]
+    return {"sum": squares.sum(), "mean": squares.sum() / examples}[reduction]
+
+
+def constant(array):
+    """A param array (class or element weights) as a torch constant."""
+    return None if array is None else torch.from_numpy(array)
+
+
+def not_ignoring(ignore_index):
+    """minigrad ignores no label unless told (it refuses a -100); torch's default is -100."""
+    return -100 if ignore_index is None else ignore_index
+
+
+def nll_loss(log_probs, labels, reduction, weight=None, ignore_index=None):
+    return torch_functional.nll_loss(
+        log_probs,
+        labels,
+        constant(weight),
+        ignore_index=not_ignoring(ignore_index),
+        reduction=reduction,
+    )
+
+
+def cross_entropy(logits, target, reduction, weight=None, label_smoothing=0.0, ignore_index=None):
+    """Integer labels (N,) or probabilities (N, C), as minigrad takes them."""
+    return torch_functional.cross_entropy(
+        logits,
+        target,
+        constant(weight),
+        ignore_index=not_ignoring(ignore_index),
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+    )
+
+
+def binary_cross_entropy(probs, targets, reduction, weight=None):
+    """torch's binary_cross_entropy, written out: its own double backward adds 1e-12 to the
+    probabilities, which is off by 1e-11 where second-order terms cancel. Written with
+    torch.log, clamped at -100 as it does, every derivative is exact. tests/test_losses.py
+    compares values and gradients with binary_cross_entropy itself."""
+    losses = -(
+        targets * torch.clamp(torch.log(probs), min=-100)
+        + (1 - targets) * torch.clamp(torch.log1p(-probs), min=-100)
+    )
+    if weight is not None:
+        losses = losses * constant(weight)
+    return {"mean": losses.mean, "sum": losses.sum, "none": losses.clone}[reduction]()
+
+
+def binary_cross_entropy_with_logits(logits, targets, reduction, weight=None, pos_weight=None):
+    return torch_functional.binary_cross_entropy_with_logits(
+        logits, targets, constant(weight), reduction=reduction, pos_weight=constant(pos_weight)
+    )
 
 
 def power(base, exponent):
@@ -107,6 +162,8 @@ def where(a, b, condition):
 IN_TORCH = {
     "abs": lambda x: torch.abs(x),
     "add": lambda a, b: a + b,
+    "binary_cross_entropy": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),
     "clip": clip,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),
@@ -126,15 +183,13 @@ IN_TORCH = {
     "min": reduction("amin"),
     "mul": lambda a, b: a * b,
     "neg": lambda x: -x,
+    "nll_loss": nll_loss,
     "pow": power,
     "relu": lambda x: torch.relu(x),
     "reshape": lambda x, shape: x.reshape(shape),
     "sigmoid": lambda x: torch.sigmoid(x),
     "softmax": lambda x, axis: torch.softmax(x, dim=axis),
-    # integer labels (N,) or probabilities (N, C), as minigrad takes them
-    "softmax_cross_entropy": lambda logits, target, reduction: torch_functional.cross_entropy(
-        logits, target, reduction=reduction
-    ),
+    "softmax_cross_entropy": cross_entropy,
     "sqrt": lambda x: torch.sqrt(x),
     "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
     "sub": lambda a, b: a - b,
@@ -275,7 +330,6 @@ UNDRAWN_PARAMS = [
     ("clip", {"low": None}),
     ("clip", {"high": None}),
     ("clip", {"low": None, "high": None}),
-    ("mean_squared_error", {"reduction": "sum"}),
 ]
 
 

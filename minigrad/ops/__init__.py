@@ -17,7 +17,10 @@ from minigrad.ops.base import (
 from minigrad.ops.elementwise import Abs, Add, Clip, Div, Exp, Log, Mul, Neg, Pow, Sqrt, Sub, Where
 from minigrad.ops.linalg import Linear, Matmul
 from minigrad.ops.losses import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
     MeanSquaredError,
+    NllLoss,
     SoftmaxCrossEntropy,
     batch_size,
     check_labels,
@@ -62,6 +65,9 @@ __all__ = [
     "FAMILIES",
     "OPS",
     "Abs",
+    "BinaryCrossEntropy",
+    "BinaryCrossEntropyWithLogits",
+    "NllLoss",
     "as_floating",
     "Add",
     "BroadcastTo",
