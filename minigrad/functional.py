@@ -109,6 +109,36 @@ def abs(x: Any) -> Tensor:  # noqa: A001
     return ops.Abs.apply(tensor(x))
 
 
+def log1p(x: Any) -> Tensor:
+    return ops.Log1p.apply(tensor(x))
+
+
+def expm1(x: Any) -> Tensor:
+    return ops.Expm1.apply(tensor(x))
+
+
+def sin(x: Any) -> Tensor:
+    return ops.Sin.apply(tensor(x))
+
+
+def cos(x: Any) -> Tensor:
+    return ops.Cos.apply(tensor(x))
+
+
+def erf(x: Any) -> Tensor:
+    return ops.Erf.apply(tensor(x))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """The larger of a and b, elementwise (broadcasting); a tie sends half the gradient
+    to each."""
+    return tensor(a).maximum(b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    return tensor(a).minimum(b)
+
+
 def sigmoid(x: Any) -> Tensor:
     return ops.Sigmoid.apply(tensor(x))
 

@@ -303,6 +303,27 @@ class Tensor:
     def abs(self) -> Tensor:
         return ops.Abs.apply(self)
 
+    def log1p(self) -> Tensor:
+        return ops.Log1p.apply(self)
+
+    def expm1(self) -> Tensor:
+        return ops.Expm1.apply(self)
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self)
+
+    def erf(self) -> Tensor:
+        return ops.Erf.apply(self)
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.Maximum.apply(self, as_operand(other, self))
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.Minimum.apply(self, as_operand(other, self))
+
     def sigmoid(self) -> Tensor:
         return ops.Sigmoid.apply(self)
 

@@ -4,7 +4,13 @@ One module per family; `minigrad.ops.base` holds what they share (the `Op` class
 registry `OPS`). Importing this package registers every built-in op.
 """
 
-from minigrad.ops.activations import LogSoftmax, Relu, Sigmoid, Softmax, Tanh
+from minigrad.ops.activations import (
+    LogSoftmax,
+    Relu,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from minigrad.ops.base import (
     OPS,
     Op,
@@ -14,7 +20,28 @@ from minigrad.ops.base import (
     normalize_axes,
     unbroadcast,
 )
-from minigrad.ops.elementwise import Abs, Add, Clip, Div, Exp, Log, Mul, Neg, Pow, Sqrt, Sub, Where
+from minigrad.ops.elementwise import (
+    Abs,
+    Add,
+    Clip,
+    Cos,
+    Div,
+    Erf,
+    Exp,
+    Expm1,
+    Log,
+    Log1p,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Sin,
+    Sqrt,
+    Sub,
+    Where,
+    erf,
+)
 from minigrad.ops.linalg import Linear, Matmul
 from minigrad.ops.losses import (
     MeanSquaredError,
@@ -24,7 +51,13 @@ from minigrad.ops.losses import (
     check_reduction,
     check_targets,
 )
-from minigrad.ops.reductions import Max, Mean, Min, Sum, spread
+from minigrad.ops.reductions import (
+    Max,
+    Mean,
+    Min,
+    Sum,
+    spread,
+)
 from minigrad.ops.shape import (
     BroadcastTo,
     Concatenate,
@@ -62,24 +95,29 @@ __all__ = [
     "FAMILIES",
     "OPS",
     "Abs",
-    "as_floating",
     "Add",
     "BroadcastTo",
     "Clip",
     "Concatenate",
+    "Cos",
     "Div",
+    "Erf",
     "Exp",
+    "Expm1",
     "Flatten",
     "GetItem",
     "IndexAdd",
     "Linear",
     "Log",
+    "Log1p",
     "LogSoftmax",
     "Matmul",
     "Max",
+    "Maximum",
     "Mean",
     "MeanSquaredError",
     "Min",
+    "Minimum",
     "Mul",
     "Neg",
     "Op",
@@ -88,6 +126,7 @@ __all__ = [
     "Relu",
     "Reshape",
     "Sigmoid",
+    "Sin",
     "Softmax",
     "SoftmaxCrossEntropy",
     "Sqrt",
@@ -97,10 +136,12 @@ __all__ = [
     "Tanh",
     "Transpose",
     "Where",
+    "as_floating",
     "batch_size",
     "check_labels",
     "check_reduction",
     "check_targets",
+    "erf",
     "kept_shape",
     "markdown_table",
     "normalize_axes",
