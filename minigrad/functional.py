@@ -179,6 +179,38 @@ def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
     return ops.Min.apply(tensor(x), axis=axis, keepdims=keepdims)
 
 
+def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Variance, divided by count - ddof: ddof=0 as in NumPy (torch's var defaults to 1)."""
+    return ops.Var.apply(tensor(x), axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Standard deviation, ddof=0 as in NumPy (torch's std defaults to 1)."""
+    return ops.Std.apply(tensor(x), axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    return ops.Prod.apply(tensor(x), axis=axis, keepdims=keepdims)
+
+
+def norm(x: Any, ord: int = 2, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+    """The vector norm over axis (all entries by default): ord=2 Euclidean, ord=1 sum of |x|."""
+    return ops.Norm.apply(tensor(x), ord=ord, axis=axis, keepdims=keepdims)
+
+
+def cumsum(x: Any, axis: int | None = None) -> Tensor:
+    return ops.Cumsum.apply(tensor(x), axis=axis)
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the largest entry, the first of ties: an integer tensor with no gradient."""
+    return tensor(x).argmax(axis=axis, keepdims=keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    return tensor(x).argmin(axis=axis, keepdims=keepdims)
+
+
 def reshape(x: Any, shape: Sequence[int]) -> Tensor:
     return tensor(x).reshape(tuple(shape))
 

@@ -258,6 +258,16 @@ class Tensor:
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return Tensor.wrap(self.data != _operand_data(other))
 
+    # Indices of the largest or smallest entries: integers, outside the graph (no gradient).
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the largest entry (of the flattened tensor if axis is None); the first
+        one where several tie, as in NumPy and PyTorch."""
+        return Tensor.wrap(np.argmax(self.data, axis=axis, keepdims=keepdims))
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the smallest entry; the first one where several tie."""
+        return Tensor.wrap(np.argmin(self.data, axis=axis, keepdims=keepdims))
+
     # ----- ops as methods ---------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
@@ -270,6 +280,24 @@ class Tensor:
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Variance, divided by count - ddof: ddof=0 as in NumPy (torch's var defaults to 1)."""
+        return ops.Var.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Standard deviation, ddof=0 as in NumPy (torch's std defaults to 1)."""
+        return ops.Std.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Prod.apply(self, axis=axis, keepdims=keepdims)
+
+    def norm(self, ord: int = 2, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+        """The vector norm over axis (all entries by default): ord=2 Euclidean, ord=1 sum of |x|."""
+        return ops.Norm.apply(self, ord=ord, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis: int | None = None) -> Tensor:
+        return ops.Cumsum.apply(self, axis=axis)
 
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

@@ -99,6 +99,29 @@ def power(base, exponent):
     return torch.where(positive, torch.exp(exponent * torch.log(safe_base)), base**exponent)
 
 
+def statistic(name):
+    """var or std with NumPy's ddof, as torch's correction."""
+
+    def computed(x, axis, ddof, keepdims):
+        dim = tuple(range(x.ndim)) if axis is None else axis
+        return getattr(torch, name)(x, dim=dim, correction=ddof, keepdim=keepdims)
+
+    return computed
+
+
+def prod(x, axis, keepdims):
+    """torch.prod takes one dim: reduce the axes one at a time, the last first."""
+    dims = range(x.ndim) if axis is None else [axis] if isinstance(axis, int) else axis
+    for dim in sorted({d % x.ndim for d in dims}, reverse=True):
+        x = torch.prod(x, dim=dim, keepdim=keepdims)
+    return x
+
+
+def cumsum(x, axis):
+    """NumPy's axis=None runs over the flattened entries."""
+    return torch.cumsum(x.reshape(-1), 0) if axis is None else torch.cumsum(x, axis)
+
+
 def where(a, b, condition):
     # NumPy's where reads any condition by truth value.
     return torch.where(torch.from_numpy(np.asarray(condition, dtype=bool)), a, b)
@@ -111,6 +134,7 @@ IN_TORCH = {
     "clip": clip,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),
     "cos": lambda x: torch.cos(x),
+    "cumsum": cumsum,
     "div": lambda a, b: a / b,
     "erf": lambda x: torch.erf(x),
     "exp": lambda x: torch.exp(x),
@@ -132,7 +156,11 @@ IN_TORCH = {
     "minimum": lambda a, b: torch.minimum(a, b),
     "mul": lambda a, b: a * b,
     "neg": lambda x: -x,
+    "norm": lambda x, ord, axis, keepdims: torch.linalg.vector_norm(
+        x, ord=ord, dim=axis, keepdim=keepdims
+    ),
     "pow": power,
+    "prod": prod,
     "relu": lambda x: torch.relu(x),
     "reshape": lambda x, shape: x.reshape(shape),
     "sigmoid": lambda x: torch.sigmoid(x),
@@ -144,10 +172,12 @@ IN_TORCH = {
     ),
     "sqrt": lambda x: torch.sqrt(x),
     "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
+    "std": statistic("std"),
     "sub": lambda a, b: a - b,
     "sum": reduction("sum"),
     "tanh": lambda x: torch.tanh(x),
     "transpose": lambda x, axes: x.permute(axes),
+    "var": statistic("var"),
     "where": where,
 }
 
