@@ -215,6 +215,37 @@ def reshape(x: Any, shape: Sequence[int]) -> Tensor:
     return tensor(x).reshape(tuple(shape))
 
 
+view = reshape
+
+
+def squeeze(x: Any, axis: Any = None) -> Tensor:
+    return ops.Squeeze.apply(tensor(x), axis=axis)
+
+
+def unsqueeze(x: Any, axis: int) -> Tensor:
+    return ops.Unsqueeze.apply(tensor(x), axis=axis)
+
+
+def repeat(x: Any, repeats: int, axis: int | None = None) -> Tensor:
+    """np.repeat: each entry `repeats` times in a row along axis (None: flattened first).
+    PyTorch calls this repeat_interleave; its Tensor.repeat is `tile`."""
+    return ops.Repeat.apply(tensor(x), repeats=repeats, axis=axis)
+
+
+repeat_interleave = repeat
+
+
+def tile(x: Any, reps: Any) -> Tensor:
+    """np.tile: the whole of x `reps[i]` times along axis i."""
+    return ops.Tile.apply(tensor(x), reps=reps)
+
+
+def pad(x: Any, pad_width: Any) -> Tensor:
+    """Zeros around x, with np.pad's pad_width: an int, a (before, after) pair for every
+    axis, or one pair per axis."""
+    return ops.Pad.apply(tensor(x), pad_width=pad_width)
+
+
 def flatten(x: Any, start_axis: int = 0) -> Tensor:
     return ops.Flatten.apply(tensor(x), start_axis=start_axis)
 

@@ -306,6 +306,23 @@ class Tensor:
             return self
         return ops.Reshape.apply(self, shape=shape)
 
+    view = reshape  # PyTorch's name; minigrad's reshape never needs contiguous memory
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return ops.Squeeze.apply(self, axis=axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return ops.Unsqueeze.apply(self, axis=axis)
+
+    def repeat_interleave(self, repeats: int, axis: int | None = None) -> Tensor:
+        """np.repeat: each entry `repeats` times in a row (torch's repeat is `tile`)."""
+        return ops.Repeat.apply(self, repeats=repeats, axis=axis)
+
+    def tile(self, *reps: Any) -> Tensor:
+        if len(reps) == 1 and isinstance(reps[0], (tuple, list)):
+            reps = tuple(reps[0])
+        return ops.Tile.apply(self, reps=reps)
+
     def flatten(self, start_axis: int = 0) -> Tensor:
         return ops.Flatten.apply(self, start_axis=start_axis)
 

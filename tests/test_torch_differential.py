@@ -122,6 +122,22 @@ def cumsum(x, axis):
     return torch.cumsum(x.reshape(-1), 0) if axis is None else torch.cumsum(x, axis)
 
 
+def squeeze(x, axis):
+    return torch.squeeze(x) if axis is None else torch.squeeze(x, axis)
+
+
+def repeat(x, repeats, axis):
+    """np.repeat is torch's repeat_interleave (torch.repeat is np.tile)."""
+    return torch.repeat_interleave(x, repeats, dim=axis)
+
+
+def pad(x, pad_width):
+    """np.pad's (before, after) per axis, first axis first, as torch's flat list from the
+    last axis."""
+    pairs = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))
+    return torch_functional.pad(x, [int(w) for pair in pairs[::-1] for w in pair])
+
+
 def where(a, b, condition):
     # NumPy's where reads any condition by truth value.
     return torch.where(torch.from_numpy(np.asarray(condition, dtype=bool)), a, b)
@@ -159,9 +175,11 @@ IN_TORCH = {
     "norm": lambda x, ord, axis, keepdims: torch.linalg.vector_norm(
         x, ord=ord, dim=axis, keepdim=keepdims
     ),
+    "pad": pad,
     "pow": power,
     "prod": prod,
     "relu": lambda x: torch.relu(x),
+    "repeat": repeat,
     "reshape": lambda x, shape: x.reshape(shape),
     "sigmoid": lambda x: torch.sigmoid(x),
     "sin": lambda x: torch.sin(x),
@@ -171,12 +189,15 @@ IN_TORCH = {
         logits, target, reduction=reduction
     ),
     "sqrt": lambda x: torch.sqrt(x),
+    "squeeze": squeeze,
     "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
     "std": statistic("std"),
     "sub": lambda a, b: a - b,
     "sum": reduction("sum"),
     "tanh": lambda x: torch.tanh(x),
+    "tile": lambda x, reps: torch.tile(x, (reps,) if isinstance(reps, int) else reps),
     "transpose": lambda x, axes: x.permute(axes),
+    "unsqueeze": lambda x, axis: torch.unsqueeze(x, axis),
     "var": statistic("var"),
     "where": where,
 }
