@@ -246,6 +246,11 @@ def pad(x: Any, pad_width: Any) -> Tensor:
     return ops.Pad.apply(tensor(x), pad_width=pad_width)
 
 
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """np.einsum of any number of operands, e.g. F.einsum("ij,jk->ik", a, b)."""
+    return ops.Einsum.apply(*[tensor(t) for t in operands], subscripts=subscripts)
+
+
 def flatten(x: Any, start_axis: int = 0) -> Tensor:
     return ops.Flatten.apply(tensor(x), start_axis=start_axis)
 

@@ -152,6 +152,7 @@ IN_TORCH = {
     "cos": lambda x: torch.cos(x),
     "cumsum": cumsum,
     "div": lambda a, b: a / b,
+    "einsum": lambda *xs, subscripts: torch.einsum(subscripts, *xs),
     "erf": lambda x: torch.erf(x),
     "exp": lambda x: torch.exp(x),
     "expm1": lambda x: torch.expm1(x),

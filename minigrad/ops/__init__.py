@@ -42,7 +42,7 @@ from minigrad.ops.elementwise import (
     Where,
     erf,
 )
-from minigrad.ops.linalg import Linear, Matmul
+from minigrad.ops.linalg import Einsum, Linear, Matmul
 from minigrad.ops.losses import (
     MeanSquaredError,
     SoftmaxCrossEntropy,
@@ -114,6 +114,7 @@ __all__ = [
     "Cos",
     "Cumsum",
     "Div",
+    "Einsum",
     "Erf",
     "Exp",
     "Expm1",
