@@ -151,6 +151,36 @@ def relu(x: Any) -> Tensor:
     return ops.Relu.apply(tensor(x))
 
 
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    return ops.LeakyRelu.apply(tensor(x), negative_slope=negative_slope)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    return ops.Elu.apply(tensor(x), alpha=alpha)
+
+
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (approximate="none", erf-based) or its tanh approximation
+    (approximate="tanh"), as PyTorch's gelu; each is its own op."""
+    if approximate == "none":
+        return ops.Gelu.apply(tensor(x))
+    if approximate == "tanh":
+        return ops.GeluTanh.apply(tensor(x))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x: Any) -> Tensor:
+    return ops.Silu.apply(tensor(x))
+
+
+def softplus(x: Any) -> Tensor:
+    return ops.Softplus.apply(tensor(x))
+
+
+def log_sigmoid(x: Any) -> Tensor:
+    return ops.LogSigmoid.apply(tensor(x))
+
+
 def softmax(x: Any, axis: int = -1) -> Tensor:
     return ops.Softmax.apply(tensor(x), axis=axis)
 

@@ -153,15 +153,20 @@ IN_TORCH = {
     "cumsum": cumsum,
     "div": lambda a, b: a / b,
     "einsum": lambda *xs, subscripts: torch.einsum(subscripts, *xs),
+    "elu": lambda x, alpha: torch_functional.elu(x, alpha=alpha),
     "erf": lambda x: torch.erf(x),
     "exp": lambda x: torch.exp(x),
     "expm1": lambda x: torch.expm1(x),
     "flatten": lambda x, start_axis: torch.flatten(x, start_dim=start_axis),
+    "gelu": lambda x: torch_functional.gelu(x),
+    "gelu_tanh": lambda x: torch_functional.gelu(x, approximate="tanh"),
     "getitem": lambda x, index: x[torch_index(index)],
     "index_add": index_add,
+    "leaky_relu": lambda x, negative_slope: torch_functional.leaky_relu(x, negative_slope),
     "linear": lambda x, weight, bias: torch_functional.linear(x, weight.mT, bias),
     "log": lambda x: torch.log(x),
     "log1p": lambda x: torch.log1p(x),
+    "log_sigmoid": lambda x: torch_functional.logsigmoid(x),
     "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
     "matmul": lambda a, b: torch.matmul(a, b),
     # amax/amin, not max/min: like minigrad, they share the gradient among ties.
@@ -183,8 +188,10 @@ IN_TORCH = {
     "repeat": repeat,
     "reshape": lambda x, shape: x.reshape(shape),
     "sigmoid": lambda x: torch.sigmoid(x),
+    "silu": lambda x: torch_functional.silu(x),
     "sin": lambda x: torch.sin(x),
     "softmax": lambda x, axis: torch.softmax(x, dim=axis),
+    "softplus": lambda x: torch_functional.softplus(x),
     # integer labels (N,) or probabilities (N, C), as minigrad takes them
     "softmax_cross_entropy": lambda logits, target, reduction: torch_functional.cross_entropy(
         logits, target, reduction=reduction
