@@ -110,6 +110,36 @@ def abs(x: Any) -> Tensor:  # noqa: A001
     return ops.Abs.apply(tensor(x))
 
 
+def log1p(x: Any) -> Tensor:
+    return ops.Log1p.apply(tensor(x))
+
+
+def expm1(x: Any) -> Tensor:
+    return ops.Expm1.apply(tensor(x))
+
+
+def sin(x: Any) -> Tensor:
+    return ops.Sin.apply(tensor(x))
+
+
+def cos(x: Any) -> Tensor:
+    return ops.Cos.apply(tensor(x))
+
+
+def erf(x: Any) -> Tensor:
+    return ops.Erf.apply(tensor(x))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """The larger of a and b, elementwise (broadcasting); a tie sends half the gradient
+    to each."""
+    return tensor(a).maximum(b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    return tensor(a).minimum(b)
+
+
 def sigmoid(x: Any) -> Tensor:
     return ops.Sigmoid.apply(tensor(x))
 
@@ -120,6 +150,36 @@ def tanh(x: Any) -> Tensor:
 
 def relu(x: Any) -> Tensor:
     return ops.Relu.apply(tensor(x))
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    return ops.LeakyRelu.apply(tensor(x), negative_slope=negative_slope)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    return ops.Elu.apply(tensor(x), alpha=alpha)
+
+
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (approximate="none", erf-based) or its tanh approximation
+    (approximate="tanh"), as PyTorch's gelu; each is its own op."""
+    if approximate == "none":
+        return ops.Gelu.apply(tensor(x))
+    if approximate == "tanh":
+        return ops.GeluTanh.apply(tensor(x))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x: Any) -> Tensor:
+    return ops.Silu.apply(tensor(x))
+
+
+def softplus(x: Any) -> Tensor:
+    return ops.Softplus.apply(tensor(x))
+
+
+def log_sigmoid(x: Any) -> Tensor:
+    return ops.LogSigmoid.apply(tensor(x))
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
@@ -150,8 +210,76 @@ def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
     return ops.Min.apply(tensor(x), axis=axis, keepdims=keepdims)
 
 
+def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Variance, divided by count - ddof: ddof=0 as in NumPy (torch's var defaults to 1)."""
+    return ops.Var.apply(tensor(x), axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Standard deviation, ddof=0 as in NumPy (torch's std defaults to 1)."""
+    return ops.Std.apply(tensor(x), axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    return ops.Prod.apply(tensor(x), axis=axis, keepdims=keepdims)
+
+
+def norm(x: Any, ord: int = 2, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+    """The vector norm over axis (all entries by default): ord=2 Euclidean, ord=1 sum of |x|."""
+    return ops.Norm.apply(tensor(x), ord=ord, axis=axis, keepdims=keepdims)
+
+
+def cumsum(x: Any, axis: int | None = None) -> Tensor:
+    return ops.Cumsum.apply(tensor(x), axis=axis)
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the largest entry, the first of ties: an integer tensor with no gradient."""
+    return tensor(x).argmax(axis=axis, keepdims=keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    return tensor(x).argmin(axis=axis, keepdims=keepdims)
+
+
 def reshape(x: Any, shape: Sequence[int]) -> Tensor:
     return tensor(x).reshape(tuple(shape))
+
+
+view = reshape
+
+
+def squeeze(x: Any, axis: Any = None) -> Tensor:
+    return ops.Squeeze.apply(tensor(x), axis=axis)
+
+
+def unsqueeze(x: Any, axis: int) -> Tensor:
+    return ops.Unsqueeze.apply(tensor(x), axis=axis)
+
+
+def repeat(x: Any, repeats: int, axis: int | None = None) -> Tensor:
+    """np.repeat: each entry `repeats` times in a row along axis (None: flattened first).
+    PyTorch calls this repeat_interleave; its Tensor.repeat is `tile`."""
+    return ops.Repeat.apply(tensor(x), repeats=repeats, axis=axis)
+
+
+repeat_interleave = repeat
+
+
+def tile(x: Any, reps: Any) -> Tensor:
+    """np.tile: the whole of x `reps[i]` times along axis i."""
+    return ops.Tile.apply(tensor(x), reps=reps)
+
+
+def pad(x: Any, pad_width: Any) -> Tensor:
+    """Zeros around x, with np.pad's pad_width: an int, a (before, after) pair for every
+    axis, or one pair per axis."""
+    return ops.Pad.apply(tensor(x), pad_width=pad_width)
+
+
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """np.einsum of any number of operands, e.g. F.einsum("ij,jk->ik", a, b)."""
+    return ops.Einsum.apply(*[tensor(t) for t in operands], subscripts=subscripts)
 
 
 def flatten(x: Any, start_axis: int = 0) -> Tensor:

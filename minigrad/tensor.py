@@ -269,6 +269,16 @@ class Tensor:
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return Tensor.wrap(self.data != _operand_data(other))
 
+    # Indices of the largest or smallest entries: integers, outside the graph (no gradient).
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the largest entry (of the flattened tensor if axis is None); the first
+        one where several tie, as in NumPy and PyTorch."""
+        return Tensor.wrap(np.argmax(self.data, axis=axis, keepdims=keepdims))
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the smallest entry; the first one where several tie."""
+        return Tensor.wrap(np.argmin(self.data, axis=axis, keepdims=keepdims))
+
     # ----- ops as methods ---------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
@@ -282,12 +292,47 @@ class Tensor:
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Variance, divided by count - ddof: ddof=0 as in NumPy (torch's var defaults to 1)."""
+        return ops.Var.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Standard deviation, ddof=0 as in NumPy (torch's std defaults to 1)."""
+        return ops.Std.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Prod.apply(self, axis=axis, keepdims=keepdims)
+
+    def norm(self, ord: int = 2, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+        """The vector norm over axis (all entries by default): ord=2 Euclidean, ord=1 sum of |x|."""
+        return ops.Norm.apply(self, ord=ord, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis: int | None = None) -> Tensor:
+        return ops.Cumsum.apply(self, axis=axis)
+
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         if shape == self.data.shape:
             return self
         return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape  # PyTorch's name; minigrad's reshape never needs contiguous memory
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return ops.Squeeze.apply(self, axis=axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return ops.Unsqueeze.apply(self, axis=axis)
+
+    def repeat_interleave(self, repeats: int, axis: int | None = None) -> Tensor:
+        """np.repeat: each entry `repeats` times in a row (torch's repeat is `tile`)."""
+        return ops.Repeat.apply(self, repeats=repeats, axis=axis)
+
+    def tile(self, *reps: Any) -> Tensor:
+        if len(reps) == 1 and isinstance(reps[0], (tuple, list)):
+            reps = tuple(reps[0])
+        return ops.Tile.apply(self, reps=reps)
 
     def flatten(self, start_axis: int = 0) -> Tensor:
         return ops.Flatten.apply(self, start_axis=start_axis)
@@ -313,6 +358,27 @@ class Tensor:
 
     def abs(self) -> Tensor:
         return ops.Abs.apply(self)
+
+    def log1p(self) -> Tensor:
+        return ops.Log1p.apply(self)
+
+    def expm1(self) -> Tensor:
+        return ops.Expm1.apply(self)
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self)
+
+    def erf(self) -> Tensor:
+        return ops.Erf.apply(self)
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.Maximum.apply(self, as_operand(other, self))
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.Minimum.apply(self, as_operand(other, self))
 
     def sigmoid(self) -> Tensor:
         return ops.Sigmoid.apply(self)

@@ -178,7 +178,7 @@ class Arguments:
         drawn to meet base 0, where its own derivative does not exist)."""
         name = f"x{len(self.leaves)}"
         self.leaves.append(name)
-        self.values[name] = array
+        self.values[name] = np.asarray(array)  # 0-d arithmetic gives NumPy scalars
         if constant:
             self.constants.add(name)
         return name
@@ -259,6 +259,23 @@ class Arguments:
 
     def floats(self, shape: tuple[int, ...], low: float, high: float) -> np.ndarray:
         return self.draw(hnp.arrays(np.float64, shape, elements=st.floats(low, high)))
+
+    def apart_from(self, taken: np.ndarray, shape: tuple[int, ...], position: int) -> np.ndarray:
+        """Distinct values of `shape` inside the op's domain for input `position`, none
+        near an entry of `taken`: the other side of an op whose inputs tie at a kink
+        (maximum at a == b)."""
+        low, high = _interval(self.op, position)
+        taken = np.unique(taken)
+        size = int(np.prod(shape))
+        # A grid of more than twice the points needed: each taken value is within half a
+        # step of at most one point, so enough remain, each half a step or more from all.
+        count = 2 * (size + taken.size) + 1
+        step = (high - low) / count
+        grid = low + step * (np.arange(count) + 0.5)
+        if taken.size:
+            grid = grid[np.abs(grid[:, None] - taken[None, :]).min(axis=1) >= step / 2]
+        order = self.draw(st.permutations(range(len(grid))))
+        return grid[list(order[:size])].reshape(shape)
 
 
 @st.composite

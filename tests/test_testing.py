@@ -21,8 +21,11 @@ from minigrad.testing import (
 )
 
 ALL_OPS = sorted(OPS)
-FIND = settings(database=None, derandomize=True, max_examples=300, phases=[Phase.generate])
-SHRINK = settings(database=None, derandomize=True, max_examples=300)
+# Budgets, not costs: each search stops at its first hit. With some 60 ops a graph step is
+# any one op (a transpose of a step's value, a tanh) rarely, and 300 derandomized examples
+# missed some.
+FIND = settings(database=None, derandomize=True, max_examples=1000, phases=[Phase.generate])
+SHRINK = settings(database=None, derandomize=True, max_examples=1000)
 
 
 @given(tensors(shape=(2, 3), dtype=np.float32, elements=st.floats(0, 1, width=32)))

@@ -154,6 +154,45 @@ def power(base, exponent):
     return torch.where(positive, torch.exp(exponent * torch.log(safe_base)), base**exponent)
 
 
+def statistic(name):
+    """var or std with NumPy's ddof, as torch's correction."""
+
+    def computed(x, axis, ddof, keepdims):
+        dim = tuple(range(x.ndim)) if axis is None else axis
+        return getattr(torch, name)(x, dim=dim, correction=ddof, keepdim=keepdims)
+
+    return computed
+
+
+def prod(x, axis, keepdims):
+    """torch.prod takes one dim: reduce the axes one at a time, the last first."""
+    dims = range(x.ndim) if axis is None else [axis] if isinstance(axis, int) else axis
+    for dim in sorted({d % x.ndim for d in dims}, reverse=True):
+        x = torch.prod(x, dim=dim, keepdim=keepdims)
+    return x
+
+
+def cumsum(x, axis):
+    """NumPy's axis=None runs over the flattened entries."""
+    return torch.cumsum(x.reshape(-1), 0) if axis is None else torch.cumsum(x, axis)
+
+
+def squeeze(x, axis):
+    return torch.squeeze(x) if axis is None else torch.squeeze(x, axis)
+
+
+def repeat(x, repeats, axis):
+    """np.repeat is torch's repeat_interleave (torch.repeat is np.tile)."""
+    return torch.repeat_interleave(x, repeats, dim=axis)
+
+
+def pad(x, pad_width):
+    """np.pad's (before, after) per axis, first axis first, as torch's flat list from the
+    last axis."""
+    pairs = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))
+    return torch_functional.pad(x, [int(w) for pair in pairs[::-1] for w in pair])
+
+
 def where(a, b, condition):
     # NumPy's where reads any condition by truth value.
     return torch.where(torch.from_numpy(np.asarray(condition, dtype=bool)), a, b)
@@ -167,35 +206,62 @@ IN_TORCH = {
     "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),
     "clip": clip,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),
+    "cos": lambda x: torch.cos(x),
+    "cumsum": cumsum,
     "div": lambda a, b: a / b,
+    "einsum": lambda *xs, subscripts: torch.einsum(subscripts, *xs),
+    "elu": lambda x, alpha: torch_functional.elu(x, alpha=alpha),
+    "erf": lambda x: torch.erf(x),
     "exp": lambda x: torch.exp(x),
+    "expm1": lambda x: torch.expm1(x),
     "flatten": lambda x, start_axis: torch.flatten(x, start_dim=start_axis),
+    "gelu": lambda x: torch_functional.gelu(x),
+    "gelu_tanh": lambda x: torch_functional.gelu(x, approximate="tanh"),
     "getitem": lambda x, index: x[torch_index(index)],
     "index_add": index_add,
+    "leaky_relu": lambda x, negative_slope: torch_functional.leaky_relu(x, negative_slope),
     "linear": lambda x, weight, bias: torch_functional.linear(x, weight.mT, bias),
     "log": lambda x: torch.log(x),
+    "log1p": lambda x: torch.log1p(x),
+    "log_sigmoid": lambda x: torch_functional.logsigmoid(x),
     "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
     "matmul": lambda a, b: torch.matmul(a, b),
     # amax/amin, not max/min: like minigrad, they share the gradient among ties.
     "max": reduction("amax"),
+    "maximum": lambda a, b: torch.maximum(a, b),
     "mean": reduction("mean"),
     "mean_squared_error": mean_squared_error,
     "min": reduction("amin"),
+    "minimum": lambda a, b: torch.minimum(a, b),
     "mul": lambda a, b: a * b,
     "neg": lambda x: -x,
     "nll_loss": nll_loss,
+    "norm": lambda x, ord, axis, keepdims: torch.linalg.vector_norm(
+        x, ord=ord, dim=axis, keepdim=keepdims
+    ),
+    "pad": pad,
     "pow": power,
+    "prod": prod,
     "relu": lambda x: torch.relu(x),
+    "repeat": repeat,
     "reshape": lambda x, shape: x.reshape(shape),
     "sigmoid": lambda x: torch.sigmoid(x),
+    "silu": lambda x: torch_functional.silu(x),
+    "sin": lambda x: torch.sin(x),
     "softmax": lambda x, axis: torch.softmax(x, dim=axis),
+    "softplus": lambda x: torch_functional.softplus(x),
     "softmax_cross_entropy": cross_entropy,
     "sqrt": lambda x: torch.sqrt(x),
+    "squeeze": squeeze,
     "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
+    "std": statistic("std"),
     "sub": lambda a, b: a - b,
     "sum": reduction("sum"),
     "tanh": lambda x: torch.tanh(x),
+    "tile": lambda x, reps: torch.tile(x, (reps,) if isinstance(reps, int) else reps),
     "transpose": lambda x, axes: x.permute(axes),
+    "unsqueeze": lambda x, axis: torch.unsqueeze(x, axis),
+    "var": statistic("var"),
     "where": where,
 }
 

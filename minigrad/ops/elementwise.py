@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, OpError
+from minigrad.ops.base import Op, OpError, as_floating
 
 
 class Add(Op):
@@ -157,6 +157,153 @@ class Sqrt(Op):
         return (grad / (out * 2),)
 
 
+class Log1p(Op):
+    """log(1 + x), exact for small x where log(1 + x) rounds 1 + x."""
+
+    name = "log1p"
+    domain = (-0.5, 2.0)  # 1 + x stays away from 0
+    spelling = "{0}.log1p()"
+
+    def forward(self, a):
+        return np.log1p(as_floating(a))
+
+    def backward(self, grad, out, a):
+        return (grad / (a + 1),)
+
+
+class Expm1(Op):
+    """e^x - 1, exact for small x where e^x - 1 cancels."""
+
+    name = "expm1"
+    spelling = "{0}.expm1()"
+
+    def forward(self, a):
+        return np.expm1(as_floating(a))
+
+    def backward(self, grad, out, a):
+        return (grad * (out + 1),)
+
+
+class Sin(Op):
+    name = "sin"
+    spelling = "{0}.sin()"
+
+    def forward(self, a):
+        return np.sin(as_floating(a))
+
+    def backward(self, grad, out, a):
+        return (grad * Cos.call(a),)
+
+
+class Cos(Op):
+    name = "cos"
+    spelling = "{0}.cos()"
+
+    def forward(self, a):
+        return np.cos(as_floating(a))
+
+    def backward(self, grad, out, a):
+        return (-grad * Sin.call(a),)
+
+
+# NumPy has no erf, and np.vectorize(math.erf) makes a Python call per element. float64
+# gets W. J. Cody's rational approximations (Math. Comp. 23, 1969, as in netlib's specfun
+# CALERF), one per range of |x|, within 1e-16 relative error; narrower floats get one
+# rational function on [-4, 4] (Eigen's for float32, evaluated in float64), within 1e-7 of
+# erf and about 3 times faster. tests/test_vocabulary.py measures both against math.erf.
+# fmt: off
+ERF_SMALL = 0.46875  # below: erf(x) = x P(x^2) / Q(x^2); above: erfc from exp(-x^2) R(|x|)
+ERF_P = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+         3.20937758913846947e03, 1.85777706184603153e-1)
+ERF_Q = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+         2.84423683343917062e03)
+ERFC_MIDDLE_P = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+                 2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+                 2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+ERFC_MIDDLE_Q = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+                 1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+                 3.43936767414372164e03, 1.23033935480374942e03)
+ERFC_TAIL_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+               1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+ERFC_TAIL_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+               6.05183413124413191e-2, 2.33520497626869185e-3)
+ERF_FAST_P = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+              -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+              -1.60960333262415e-02)
+ERF_FAST_Q = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+              -7.37332916720468e-03, -1.42647390514189e-02)
+# fmt: on
+SQRT_1_PI = 0.56418958354775628695
+
+
+def _horner(coefficients: tuple[float, ...], x: np.ndarray) -> np.ndarray:
+    """The polynomial with `coefficients`, highest power first, at x (in place: no
+    temporaries beyond the result)."""
+    result = x * coefficients[0]
+    for coefficient in coefficients[1:-1]:
+        result += coefficient
+        result *= x
+    result += coefficients[-1]
+    return result
+
+
+def _erf_small(x: np.ndarray) -> np.ndarray:
+    """erf(x) for |x| <= ERF_SMALL, to float64 precision."""
+    square = x * x
+    numerator = _horner(ERF_P[4:] + ERF_P[:4], square)
+    denominator = _horner((1.0,) + ERF_Q, square)
+    return x * numerator / denominator
+
+
+def _erfc_large(y: np.ndarray) -> np.ndarray:
+    """erfc(y) for y > ERF_SMALL, to float64 precision (no cancellation in 1 - erf)."""
+    y = np.minimum(y, 30)  # erfc(30) underflows to 0 even in float64; so does erfc(inf)
+    middle = y <= 4
+    ratio = np.empty_like(y)
+    m = y[middle]
+    ratio[middle] = _horner(ERFC_MIDDLE_P[8:] + ERFC_MIDDLE_P[:8], m) / _horner(
+        (1.0,) + ERFC_MIDDLE_Q, m
+    )
+    tail = y[~middle]
+    inverse_square = 1 / (tail * tail)
+    correction = _horner(ERFC_TAIL_P[5:] + ERFC_TAIL_P[:5], inverse_square) / _horner(
+        (1.0,) + ERFC_TAIL_Q, inverse_square
+    )
+    ratio[~middle] = (SQRT_1_PI - inverse_square * correction) / tail
+    # exp(-y^2) as exp(-r^2) exp(-(y - r)(y + r)), with r = y rounded down to a 16th: r^2 is
+    # exact, so erfc keeps its relative precision far out in the tail.
+    rounded = np.trunc(y * 16) / 16
+    with np.errstate(under="ignore"):
+        return np.exp(-rounded * rounded) * np.exp(-(y - rounded) * (y + rounded)) * ratio
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function, elementwise, in x's floating dtype (integers: float32)."""
+    x = as_floating(np.asarray(x))
+    if x.dtype.itemsize < 8:
+        clipped = np.clip(x, -4, 4, dtype=np.float64)  # erf(4) is 1 in float32
+        square = clipped * clipped
+        result = _horner(ERF_FAST_P, square) * clipped / _horner(ERF_FAST_Q, square)
+        return result.astype(x.dtype)
+    result = np.empty_like(x)
+    small = np.abs(x) <= ERF_SMALL
+    result[small] = _erf_small(x[small])
+    large = x[~small]
+    result[~small] = np.sign(large) * (1 - _erfc_large(np.abs(large)))
+    return result
+
+
+class Erf(Op):
+    name = "erf"
+    spelling = "{0}.erf()"
+
+    def forward(self, a):
+        return erf(a)
+
+    def backward(self, grad, out, a):
+        return (grad * Exp.call(-a * a) * (2 * SQRT_1_PI),)
+
+
 class Abs(Op):
     name = "abs"
     spelling = "{0}.abs()"
@@ -231,3 +378,42 @@ class Where(Op):
         shapes = [case.values[name].shape for name in inputs]
         case.params["condition"] = case.bools(np.broadcast_shapes(*shapes))
         return inputs
+
+
+class Maximum(Op):
+    """The larger of a and b, elementwise, broadcasting. A tie is a kink: it sends half
+    the gradient to each side, as PyTorch does, which is also what central differences
+    measure there."""
+
+    name = "maximum"
+    arity = 2
+    broadcasts = True
+    distinct = True  # a == b is a kink
+    spelling = "{0}.maximum({1})"
+    combine = staticmethod(np.maximum)
+    wins = staticmethod(np.greater)  # where a wins
+
+    def forward(self, a, b):
+        return self.combine(a, b)
+
+    def backward(self, grad, out, a, b):
+        a, b = self.inputs[0].data, self.inputs[1].data  # who wins is a constant
+        share = self.wins(a, b) + 0.5 * (a == b)
+        share = share.astype(grad.dtype)
+        needs_a, needs_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        return grad * share if needs_a else None, grad * (1 - share) if needs_b else None
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """a as usual; b of a shape that broadcasts with it, none of its values near one of
+        a's (a tie)."""
+        first = case.operand(0)
+        shape = case.partner_shape(case.values[first].shape)
+        return [first, case.fresh(case.apart_from(case.values[first], shape, position=1))]
+
+
+class Minimum(Maximum):
+    name = "minimum"
+    spelling = "{0}.minimum({1})"
+    combine = staticmethod(np.minimum)
+    wins = staticmethod(np.less)

@@ -1,12 +1,13 @@
-"""Linear algebra: the matrix product and the fused layer `x @ weight + bias`."""
+"""Linear algebra: the matrix product, the fused layer `x @ weight + bias`, and einsum."""
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op
+from minigrad.ops.base import Op, OpError
 from minigrad.tensor import Tensor
 
 
@@ -142,6 +143,106 @@ class Linear(Op):
                 f"giving ({weight[1]}, {weight[0]})"
             )
         return message
+
+
+class Einsum(Op):
+    """np.einsum over any number of operands: "ij,jk->ik" is a matrix product, "ii->i" a
+    diagonal, "...ij->...ji" a batch of transposes; without "->" the output is the labels
+    used once, in alphabetical order (NumPy's implicit mode).
+
+    The gradient of an operand is an einsum too: the output's gradient and the other
+    operands, summed to the operand's labels. A label only that operand has (summed away)
+    comes back through a constant of ones, and a repeated one (a diagonal) through an
+    identity matrix, so the backward needs nothing but einsum and differentiates again.
+    """
+
+    name = "einsum"
+    arity = None
+    params = ("subscripts",)
+    spelling = "F.einsum({subscripts}, {inputs})"
+    subscripts: str = ""
+
+    def forward(self, *arrays):
+        terms, output = self.explicit([a.ndim for a in arrays])
+        return np.einsum(f"{','.join(terms)}->{output}", *arrays, optimize=len(arrays) > 2)
+
+    def backward(self, grad, out, *operands):
+        terms, output = self.explicit([a.ndim for a in operands])
+        grads = []
+        for position, (operand, term) in enumerate(zip(operands, terms)):
+            if not self.inputs[position].requires_grad:
+                grads.append(None)
+                continue
+            others = [(t, o) for i, (t, o) in enumerate(zip(terms, operands)) if i != position]
+            given = set(output).union(*(t for t, _ in others))
+            spare = iter(sorted(set(string.ascii_letters) - set("".join(terms)) - set(output)))
+            wanted, constants = "", []
+            for label, size in zip(term, operand.shape):
+                if label in wanted:  # a diagonal: a fresh label, tied to this one by eye
+                    fresh = next(spare)
+                    constants.append((label + fresh, np.eye(size, dtype=grad.dtype)))
+                    label = fresh
+                elif label not in given:  # summed away: it comes back as ones
+                    constants.append((label, np.ones(size, dtype=grad.dtype)))
+                    given.add(label)
+                wanted += label
+            parts = [(output, grad), *others, *constants]
+            subscripts = f"{','.join(t for t, _ in parts)}->{wanted}"
+            grads.append(Einsum.call(*(value for _, value in parts), subscripts=subscripts))
+        return grads
+
+    def explicit(self, ndims: list[int]) -> tuple[list[str], str]:
+        """The subscripts with "..." spelled out as unused letters and the output written,
+        one term per operand."""
+        inputs, arrow, output = self.subscripts.replace(" ", "").partition("->")
+        terms = inputs.split(",")
+        if len(terms) != len(ndims):
+            raise OpError(
+                f"einsum: subscripts {self.subscripts!r} name {len(terms)} operand(s), "
+                f"got {len(ndims)}"
+            )
+        letters = set(self.subscripts) & set(string.ascii_letters)
+        spare = [c for c in string.ascii_letters if c not in letters]
+        widest = max(
+            (ndim - len(t.replace("...", "")) for t, ndim in zip(terms, ndims) if "..." in t),
+            default=0,
+        )
+        if widest < 0 or widest > len(spare):
+            raise OpError(f"einsum: operands of {ndims} axes do not fit {self.subscripts!r}")
+        batch = "".join(spare[:widest])  # aligned at the right, as broadcasting is
+        spelled = [
+            t.replace("...", batch[widest - (ndim - len(t) + 3) :]) if "..." in t else t
+            for t, ndim in zip(terms, ndims)
+        ]
+        if not arrow:
+            used = "".join(spelled)
+            output = "..." + "".join(
+                sorted(c for c in set(used) - set(batch) if used.count(c) == 1)
+            )
+        return spelled, output.replace("...", batch)
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """1 to 3 operands of up to 3 axes, labelled from "ijk" with repeats (diagonals);
+        the output is some of the labels in some order, or NumPy's implicit one."""
+        sizes = {label: case.side() for label in "ijk"}
+        terms = [
+            "".join(case.choice("ijk") for _ in range(case.integer(0, 3)))
+            for _ in range(case.integer(1, 3))
+        ]
+        if case.integer(0, 3) == 0:
+            subscripts = ",".join(terms)
+        else:
+            used = sorted(set("".join(terms)))
+            kept = [label for label in used if case.boolean()]
+            order = [axis % len(kept) for axis in case.permutation(len(kept))] if kept else []
+            subscripts = f"{','.join(terms)}->{''.join(kept[i] for i in order)}"
+        case.params["subscripts"] = subscripts
+        operands = []
+        for term in terms:
+            shape = tuple(sizes[label] for label in term)
+            operands.append(case.operand(0, lambda v, shape=shape: v.shape == shape, shape))
+        return operands
 
 
 def _product_fits(a: tuple[int, ...], b: tuple[int, ...], limit: int) -> bool:

@@ -242,3 +242,187 @@ class Stack(Join):
     def backward(self, grad, out, *inputs):
         axis = self.axis % out.ndim
         return [grad[(slice(None),) * axis + (i,)] for i in range(len(inputs))]
+
+
+class Squeeze(Op):
+    """Remove axes of size 1: all of them (axis=None), or the ones named, which must have
+    size 1 (as in NumPy; PyTorch skips a named axis of another size silently)."""
+
+    name = "squeeze"
+    params = ("axis",)
+    spelling = "{0}.squeeze({params})"
+    axis: Any = None
+
+    def forward(self, a):
+        if self.axis is not None:
+            for axis in (self.axis,) if isinstance(self.axis, (int, np.integer)) else self.axis:
+                if not -a.ndim <= axis < a.ndim:
+                    raise OpError(
+                        f"squeeze: axis {axis} is out of range for an input of shape {a.shape}; "
+                        f"it must lie in {-a.ndim}..{a.ndim - 1}"
+                    )
+                if a.shape[axis] != 1:
+                    raise OpError(
+                        f"squeeze: axis {axis} of an input of shape {a.shape} has size "
+                        f"{a.shape[axis]}, not 1; only axes of size 1 can be removed "
+                        "(reshape or index to drop others)"
+                    )
+        return np.squeeze(a, axis=self.axis)
+
+    def backward(self, grad, out, a):
+        return (grad.reshape(a.shape),)
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """An input with some axes of size 1; all of them, one, or several named."""
+        shape = list(case.shape(max_dims=2))
+        for _ in range(case.integer(1, 2)):
+            shape.insert(case.integer(0, len(shape)), 1)
+        x = case.operand(0, lambda v: 1 in v.shape, tuple(shape))
+        shape = case.values[x].shape
+        ones = [axis - len(shape) * case.boolean() for axis, n in enumerate(shape) if n == 1]
+        case.params["axis"] = case.choice([None, ones[0], tuple(ones)])
+        return [x]
+
+
+class Unsqueeze(Op):
+    """Insert an axis of size 1 at `axis` (-1: a new last axis), as np.expand_dims."""
+
+    name = "unsqueeze"
+    params = ("axis",)
+    spelling = "{0}.unsqueeze({params})"
+    axis: int = 0
+
+    def forward(self, a):
+        if not isinstance(self.axis, (int, np.integer)) or not -a.ndim - 1 <= self.axis <= a.ndim:
+            raise OpError(
+                f"unsqueeze: axis must be an int in {-a.ndim - 1}..{a.ndim} for an input of "
+                f"shape {a.shape}, got {self.axis!r}"
+            )
+        return np.expand_dims(a, self.axis)
+
+    def backward(self, grad, out, a):
+        return (grad.reshape(a.shape),)
+
+    @classmethod
+    def draw_arguments(cls, case):
+        x = case.operand(0)
+        ndim = case.values[x].ndim
+        case.params["axis"] = case.integer(-ndim - 1, ndim)
+        return [x]
+
+
+class Repeat(Op):
+    """Each entry `repeats` times in a row along `axis` (None: of the flattened input), as
+    np.repeat and torch.repeat_interleave. (torch's Tensor.repeat is `tile`.)"""
+
+    name = "repeat"
+    params = ("repeats", "axis")
+    spelling = "F.repeat({0}, {params})"
+    repeats: int = 1
+    axis: int | None = None
+
+    def forward(self, a):
+        if not isinstance(self.repeats, (int, np.integer)) or self.repeats < 0:
+            raise OpError(f"repeat: repeats must be an int of 0 or more, got {self.repeats!r}")
+        return np.repeat(a, self.repeats, axis=self.axis)
+
+    def backward(self, grad, out, a):
+        # Each entry's copies sit next to each other: gather them on an axis of their own.
+        if self.axis is None:
+            return (grad.reshape((a.size, self.repeats)).sum(axis=1).reshape(a.shape),)
+        axis = self.axis % a.ndim
+        copies = a.shape[: axis + 1] + (self.repeats,) + a.shape[axis + 1 :]
+        return (grad.reshape(copies).sum(axis=axis + 1),)
+
+    @classmethod
+    def draw_arguments(cls, case):
+        x = case.operand(0)
+        ndim = case.values[x].ndim
+        axis = case.integer(-ndim, ndim - 1) if ndim and case.boolean() else None
+        case.params.update(repeats=case.integer(0, 3), axis=axis)
+        return [x]
+
+
+class Tile(Op):
+    """The whole input `reps[i]` times along each axis i, as np.tile and torch.tile (and
+    torch's Tensor.repeat). Fewer reps than axes repeat the last axes; more add axes."""
+
+    name = "tile"
+    params = ("reps",)
+    spelling = "F.tile({0}, {params})"
+    reps: Any = ()
+
+    def forward(self, a):
+        reps = self.aligned(a.shape)[0]
+        if any(not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
+            raise OpError(f"tile: reps must be ints of 0 or more, got {self.reps!r}")
+        return np.tile(a, reps)
+
+    def aligned(self, shape: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """reps and shape, padded on the left with 1s to the same length."""
+        reps = (self.reps,) if isinstance(self.reps, (int, np.integer)) else tuple(self.reps)
+        length = max(len(reps), len(shape))
+        return (1,) * (length - len(reps)) + reps, (1,) * (length - len(shape)) + shape
+
+    def backward(self, grad, out, a):
+        # Split each axis into (copy, entry) and add up the copies.
+        reps, shape = self.aligned(a.shape)
+        split = tuple(size for pair in zip(reps, shape) for size in pair)
+        summed = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return (summed.reshape(a.shape),)
+
+    @classmethod
+    def draw_arguments(cls, case):
+        x = case.operand(0)
+        length = case.integer(0, case.values[x].ndim + 1)
+        reps = tuple(case.integer(1, 2) for _ in range(length))
+        case.params["reps"] = reps[0] if length == 1 and case.boolean() else reps
+        return [x]
+
+
+def pad_pairs(pad_width: Any, ndim: int) -> list[tuple[int, int]]:
+    """NumPy's pad_width, (before, after) for every axis: an int for all sides, one pair
+    for every axis, or one pair per axis."""
+    widths = np.asarray(pad_width)
+    if widths.dtype.kind not in "iu" or np.any(widths < 0):
+        raise OpError(f"pad: pad_width must be ints of 0 or more, got {pad_width!r}")
+    try:
+        pairs = np.broadcast_to(widths, (ndim, 2))
+    except ValueError:
+        raise OpError(
+            f"pad: pad_width {pad_width!r} does not fit an input with {ndim} axes: give an int, "
+            f"one (before, after) pair, or {ndim} pairs"
+        ) from None
+    return [(int(before), int(after)) for before, after in pairs]
+
+
+class Pad(Op):
+    """Zeros around the input: pad_width as in np.pad (mode "constant", value 0)."""
+
+    name = "pad"
+    params = ("pad_width",)
+    spelling = "F.pad({0}, {params})"
+    pad_width: Any = 0
+
+    def forward(self, a):
+        return np.pad(a, pad_pairs(self.pad_width, a.ndim))
+
+    def backward(self, grad, out, a):
+        pairs = pad_pairs(self.pad_width, a.ndim)
+        return (grad[tuple(slice(before, before + n) for (before, _), n in zip(pairs, a.shape))],)
+
+    @classmethod
+    def draw_arguments(cls, case):
+        """Each form NumPy takes: an int, one pair, or a pair per axis."""
+        x = case.operand(0, case.at_least_1d, case.shape(min_dims=1))
+        ndim = case.values[x].ndim
+        pair = (case.integer(0, 2), case.integer(0, 2))
+        case.params["pad_width"] = case.choice(
+            [
+                case.integer(0, 1),
+                pair,
+                tuple((case.integer(0, 2), case.integer(0, 1)) for _ in range(ndim)),
+            ]
+        )
+        return [x]
