@@ -104,16 +104,37 @@ def where(a, b, condition):
     return torch.where(torch.from_numpy(np.asarray(condition, dtype=bool)), a, b)
 
 
+def conv2d(x, weight, bias, stride, padding, dilation, groups):
+    return torch_functional.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+
+def im2col(x, kernel, stride, padding, dilation):
+    """minigrad's columns are torch's unfold: (N, C*KH*KW, OH*OW)."""
+    return torch_functional.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
+
+
+def col2im(columns, output_size, kernel, stride, padding, dilation):
+    return torch_functional.fold(
+        columns, output_size, kernel, dilation=dilation, padding=padding, stride=stride
+    )
+
+
 IN_TORCH = {
     "abs": lambda x: torch.abs(x),
+    "avg_pool2d": lambda x, kernel, stride, padding: torch_functional.avg_pool2d(
+        x, kernel, stride, padding
+    ),
     "add": lambda a, b: a + b,
     "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),
     "clip": clip,
+    "col2im": col2im,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),
+    "conv2d": conv2d,
     "div": lambda a, b: a / b,
     "exp": lambda x: torch.exp(x),
     "flatten": lambda x, start_axis: torch.flatten(x, start_dim=start_axis),
     "getitem": lambda x, index: x[torch_index(index)],
+    "im2col": im2col,
     "index_add": index_add,
     "linear": lambda x, weight, bias: torch_functional.linear(x, weight.mT, bias),
     "log": lambda x: torch.log(x),
@@ -121,6 +142,10 @@ IN_TORCH = {
     "matmul": lambda a, b: torch.matmul(a, b),
     # amax/amin, not max/min: like minigrad, they share the gradient among ties.
     "max": reduction("amax"),
+    # first largest entry of each window, as minigrad; drawn entries never tie
+    "max_pool2d": lambda x, kernel, stride, padding: torch_functional.max_pool2d(
+        x, kernel, stride, padding
+    ),
     "mean": reduction("mean"),
     "mean_squared_error": mean_squared_error,
     "min": reduction("amin"),

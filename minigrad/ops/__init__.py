@@ -14,6 +14,15 @@ from minigrad.ops.base import (
     normalize_axes,
     unbroadcast,
 )
+from minigrad.ops.conv import (
+    AvgPool2d,
+    Col2im,
+    Conv2d,
+    Im2col,
+    MaxPool2d,
+    Window,
+    as_pair,
+)
 from minigrad.ops.elementwise import Abs, Add, Clip, Div, Exp, Log, Mul, Neg, Pow, Sqrt, Sub, Where
 from minigrad.ops.linalg import Linear, Matmul
 from minigrad.ops.losses import (
@@ -37,7 +46,7 @@ from minigrad.ops.shape import (
 )
 
 # The README's order of families, from the simplest.
-FAMILIES = ("elementwise", "activations", "reductions", "shape", "linalg", "losses")
+FAMILIES = ("elementwise", "activations", "reductions", "shape", "linalg", "conv", "losses")
 
 
 def markdown_table() -> str:
@@ -63,20 +72,26 @@ __all__ = [
     "OPS",
     "Abs",
     "as_floating",
+    "as_pair",
     "Add",
+    "AvgPool2d",
     "BroadcastTo",
     "Clip",
+    "Col2im",
+    "Conv2d",
     "Concatenate",
     "Div",
     "Exp",
     "Flatten",
     "GetItem",
+    "Im2col",
     "IndexAdd",
     "Linear",
     "Log",
     "LogSoftmax",
     "Matmul",
     "Max",
+    "MaxPool2d",
     "Mean",
     "MeanSquaredError",
     "Min",
@@ -97,6 +112,7 @@ __all__ = [
     "Tanh",
     "Transpose",
     "Where",
+    "Window",
     "batch_size",
     "check_labels",
     "check_reduction",
