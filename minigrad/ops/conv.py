@@ -40,7 +40,7 @@ def as_pair(value: Any, what: str, op: str, smallest: int) -> Pair:
     return int(values[0]), int(values[1])
 
 
-def check_images(op: str, shape: tuple[int, ...], what: str = "input") -> None:
+def check_images(op: str, shape: tuple[int, ...]) -> None:
     """Refuse anything but a batch of images (N, C, H, W), saying how to get one."""
     if len(shape) == 4:
         return
@@ -53,7 +53,7 @@ def check_images(op: str, shape: tuple[int, ...], what: str = "input") -> None:
             f"; flat rows of {shape[1]} look like {side}x{side} images: "
             f"x.reshape({shape[0]}, 1, {side}, {side}), or load_mnist(flatten=False)"
         )
-    raise OpError(f"{op}: the {what} must be a batch of images (N, C, H, W), got {shape}{hint}")
+    raise OpError(f"{op}: the input must be a batch of images (N, C, H, W), got {shape}{hint}")
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,9 @@ class Window:
         padding = as_pair(padding, "padding", op, 0)
         dilation = as_pair(dilation, "dilation", op, 1)
         image = (shape[2], shape[3])
-        spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+        spans = _spans(kernel, dilation)
         rooms = [side + 2 * p for side, p in zip(image, padding)]
-        if spans[0] > rooms[0] or spans[1] > rooms[1]:
+        if spans[0] > rooms[0] or spans[1] > rooms[1]:  # not even one window fits
             dilated = ""
             if dilation != (1, 1):
                 dilated = f" dilated by {dilation}, spanning {spans[0]}x{spans[1]},"
@@ -108,12 +108,16 @@ class Window:
             "dilation": self.dilation,
         }
 
+    @property
+    def padded(self) -> Pair:
+        """H and W of the input after padding."""
+        return self.image[0] + 2 * self.padding[0], self.image[1] + 2 * self.padding[1]
+
     def pad(self, images: np.ndarray, fill: float = 0.0) -> np.ndarray:
         (top, left), (height, width) = self.padding, self.image
         if not (top or left):
             return images
-        n, c = images.shape[:2]
-        padded = np.full((n, c, height + 2 * top, width + 2 * left), fill, images.dtype)
+        padded = np.full((*images.shape[:2], *self.padded), fill, images.dtype)
         padded[:, :, top : top + height, left : left + width] = images
         return padded
 
@@ -133,11 +137,16 @@ class Window:
         ]
 
 
+def _spans(kernel: Pair, dilation: Pair) -> list[int]:
+    """How many rows and columns a dilated kernel covers."""
+    return [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+
+
 def image_columns(images: np.ndarray, window: Window) -> np.ndarray:
     """im2col on arrays: (N, C, H, W) to columns (N, C*KH*KW, OH*OW)."""
     n, c = images.shape[:2]
-    spans = [d * (k - 1) + 1 for k, d in zip(window.kernel, window.dilation)]
     (down, across), (tall, wide) = window.stride, window.dilation
+    spans = _spans(window.kernel, window.dilation)
     views = sliding_window_view(window.pad(images), spans, axis=(2, 3))
     views = views[:, :, ::down, ::across, ::tall, ::wide]  # (N, C, OH, OW, KH, KW)
     return views.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * window.area, window.positions)
@@ -148,7 +157,7 @@ def column_sums(columns: np.ndarray, window: Window) -> np.ndarray:
     n, rows = columns.shape[:2]
     c = rows // window.area
     (height, width), (top, left) = window.image, window.padding
-    padded = np.zeros((n, c, height + 2 * top, width + 2 * left), columns.dtype)
+    padded = np.zeros((n, c, *window.padded), columns.dtype)
     blocks = columns.reshape(n, c, window.area, *window.output)
     for offset, view in enumerate(window.offsets(padded)):
         view += blocks[:, :, offset]
@@ -239,10 +248,11 @@ class Col2im(Op):
 class Conv2d(Op):
     """Cross-correlation of images x (N, C, H, W) with filters weight (F, C/groups, KH,
     KW), plus bias (F,): PyTorch's and the book's layout. Fused: im2col, then one matmul
-    per batch; backward reuses the forward's columns for the weight's gradient.
+    over the batch (a GEMM per image, and per group); backward reuses the forward's
+    columns for the weight's gradient.
 
-    The bias is an input like linear's; `F.conv2d` without one passes zeros, which the
-    forward does not add.
+    The bias is an input, as linear's is; `F.conv2d` without one passes zeros, which the
+    forward skips adding.
     """
 
     name = "conv2d"
@@ -382,7 +392,7 @@ class MaxPool2d(Pool2d):
         window = self.window(x.shape)
         views = window.offsets(window.pad(as_floating(x), fill=-np.inf))
         out = views[0].copy()
-        winner = np.zeros(out.shape, np.min_scalar_type(-window.area))  # kernel offset
+        winner = np.zeros(out.shape, np.min_scalar_type(-window.area))  # a kernel offset
         for offset, view in enumerate(views[1:], start=1):
             later_and_larger = view > out  # strictly: a tie keeps the first
             winner += later_and_larger * (offset - winner)  # arithmetic beats np.where here
@@ -393,21 +403,21 @@ class MaxPool2d(Pool2d):
     def backward(self, grad, out, x):
         window = self.window(x.shape)
         n, c = x.shape[:2]
-        (height, width), (top, left) = window.image, window.padding
-        padded = (height + 2 * top, width + 2 * left)
-        # Each winner's position in the flattened padded input.
-        starts = (
-            np.arange(n * c).reshape(n, c, 1, 1) * (padded[0] * padded[1])
-            + (np.arange(window.output[0]) * (window.stride[0] * padded[1])).reshape(-1, 1)
+        (height, width), (top, left) = window.padded, window.padding
+        corners = (  # each window's corner in the flattened padded input
+            np.arange(n * c).reshape(n, c, 1, 1) * (height * width)
+            + (np.arange(window.output[0]) * (window.stride[0] * width)).reshape(-1, 1)
             + np.arange(window.output[1]) * window.stride[1]
         )
         rows, columns = np.divmod(np.arange(window.area), window.kernel[1])
-        positions = (starts + (rows * padded[1] + columns)[self.saved]).reshape(grad.size)
+        winners = corners + (rows * width + columns)[self.saved]
         spread = IndexAdd.call(
-            grad.reshape(grad.size), shape=(n * c * padded[0] * padded[1],), index=positions
-        ).reshape(n, c, *padded)
+            grad.reshape(grad.size),
+            shape=(n * c * height * width,),
+            index=winners.reshape(grad.size),
+        ).reshape(n, c, height, width)
         if top or left:
-            spread = spread[:, :, top : top + height, left : left + width]
+            spread = spread[:, :, top : height - top, left : width - left]
         return (spread,)
 
 
