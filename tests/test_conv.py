@@ -401,3 +401,32 @@ def test_the_op_refuses_what_the_function_would_have_normalised():
     x, weight, bias = (Tensor(a) for a in conv_inputs((1, 1, 4, 4), (1, 1, 2, 2)))
     with pytest.raises(OpError, match="conv2d: groups must be a positive int, got 0"):
         minigrad.OPS["conv2d"].apply(x, weight, bias, groups=0)
+
+
+# ----- the benchmark's sides compute the same thing ------------------------------------------
+def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch):
+    """benchmarks/conv.py times minigrad and the book's im2col in NumPy (and PyTorch, which
+    it checks itself: torch.optim takes seconds to import) on one SimpleConvNet: from the
+    same weights and batches, their losses agree step by step."""
+    from benchmarks import conv as benchmark
+    from benchmarks import conv_reference
+
+    monkeypatch.setattr(benchmark, "BATCH", 8)  # the same steps on smaller batches
+    x = RNG.random((16, 1, 28, 28), dtype=np.float32)
+    t = RNG.integers(0, 10, 16)
+    params = conv_reference.make_params(seed=0)
+    sides = [
+        benchmark.minigrad_side(params, x, t),
+        benchmark.minigrad_side(params, x, t, F.conv2d_composed),
+        benchmark.replayed_side(params, x, t),
+        benchmark.numpy_side(params, x, t),
+    ]
+    for batch in (0, 1, 0, 1):  # replay traces two steps, then replays
+        losses = [step(batch) for step in sides]
+        np.testing.assert_allclose(losses, losses[0], rtol=1e-4)
+
+
+def test_the_books_conv_layers_in_numpy_match_central_differences():
+    from benchmarks import conv_reference
+
+    conv_reference.check_gradients()
