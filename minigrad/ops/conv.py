@@ -303,7 +303,7 @@ class Conv2d(Op):
 
     @classmethod
     def draw_arguments(cls, case):
-        x = _draw_images(case, 0, case.size_limit)
+        x = _draw_images(case, 0, case.size_limit // 2)  # the weight is drawn and checked too
         n, channels, height, width = case.values[x].shape
         params = _draw_window(case, (height, width), pooling=False)
         kernel = as_pair(params.pop("kernel"), "kernel", cls.name, 1)
