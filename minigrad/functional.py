@@ -58,15 +58,21 @@ def linear(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
     float64. Where input and weight disagree in float width, a warning (once per line of
     your code) says which and how to fix it.
     """
+    return ops.Linear.apply(data_like(x, weight, "linear"), weight, bias)
+
+
+def data_like(x: Any, weight: Tensor, caller: str) -> Tensor:
+    """`x` as a tensor; one that needs no gradient (data) takes the weight's dtype, with a
+    warning when the two floating widths differ."""
     x = tensor(x)
     if not x.requires_grad and x.dtype != weight.dtype:
         if x.dtype.kind == "f":
-            _warn_float_width(x.dtype, weight.dtype)
+            _warn_float_width(x.dtype, weight.dtype, caller)
         x = Tensor.wrap(x.data.astype(weight.dtype))
-    return ops.Linear.apply(x, weight, bias)
+    return x
 
 
-def _warn_float_width(given: np.dtype, wanted: np.dtype) -> None:
+def _warn_float_width(given: np.dtype, wanted: np.dtype, caller: str) -> None:
     if wanted == np.float64:
         fix = (
             "the model's parameters are float64 (np.random.randn makes float64), so the "
@@ -75,7 +81,129 @@ def _warn_float_width(given: np.dtype, wanted: np.dtype) -> None:
         )
     else:
         fix = f"it was copied to {wanted} for this call: pass {wanted} data to skip the copy"
-    warnings.warn(f"linear: the input is {given} but the weight is {wanted}; {fix}", stacklevel=3)
+    message = f"{caller}: the input is {given} but the weight is {wanted}; {fix}"
+    warnings.warn(message, stacklevel=4)  # the line that called linear or conv2d
+
+
+# ----- images: convolution and pooling ------------------------------------------------------
+def conv2d(
+    x: Any,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """Convolution of images x (N, C, H, W) with filters weight (F, C/groups, KH, KW), the
+    layout of PyTorch and the book, plus bias (F,) if given, as one fused node.
+
+    stride, padding and dilation are ints or (rows, columns) pairs. Images that need no
+    gradient take the weight's dtype, as in `linear`.
+    """
+    weight = tensor(weight)
+    x = data_like(x, weight, "conv2d")
+    if bias is None:  # zeros that need no gradient; the op skips adding them
+        bias = Tensor.wrap(np.zeros(weight.shape[:1], weight.dtype))
+    return ops.Conv2d.apply(
+        x,
+        weight,
+        tensor(bias),
+        stride=ops.as_pair(stride, "stride", "conv2d", 1),
+        padding=ops.as_pair(padding, "padding", "conv2d", 0),
+        dilation=ops.as_pair(dilation, "dilation", "conv2d", 1),
+        groups=groups,
+    )
+
+
+def conv2d_composed(
+    x: Any,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """The same convolution from im2col, matmul, reshape and add: the twin tests compare."""
+    x, weight = tensor(x), tensor(weight)
+    window = ops.Window.fit("conv2d_composed", x.shape, weight.shape[2:], stride, padding, dilation)
+    n, filters, rows = x.shape[0], weight.shape[0], weight.shape[1] * window.area
+    columns = im2col(x, window.kernel, stride, padding, dilation)
+    grouped = columns.reshape(n, groups, rows, window.positions)
+    out = weight.reshape(groups, filters // groups, rows) @ grouped  # (N, groups, F/groups, OH*OW)
+    out = out.reshape(n, filters, *window.output)
+    return out if bias is None else out + tensor(bias).reshape(filters, 1, 1)
+
+
+def max_pool2d(
+    x: Any,
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+) -> Tensor:
+    """The largest entry of each window (the stride defaults to the kernel); its gradient
+    goes to the first largest entry, row by row, as in PyTorch."""
+    return ops.MaxPool2d.apply(tensor(x), **_pool_params("max_pool2d", kernel, stride, padding))
+
+
+def avg_pool2d(
+    x: Any,
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+) -> Tensor:
+    """The mean of each window, padding counted as zeros (PyTorch's count_include_pad)."""
+    return ops.AvgPool2d.apply(tensor(x), **_pool_params("avg_pool2d", kernel, stride, padding))
+
+
+def _pool_params(caller: str, kernel: Any, stride: Any, padding: Any) -> dict[str, Any]:
+    return {
+        "kernel": ops.as_pair(kernel, "kernel", caller, 1),
+        "stride": None if stride is None else ops.as_pair(stride, "stride", caller, 1),
+        "padding": ops.as_pair(padding, "padding", caller, 0),
+    }
+
+
+def im2col(
+    x: Any,
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """Image patches as columns: x (N, C, H, W) to (N, C*KH*KW, OH*OW), PyTorch's unfold."""
+    return ops.Im2col.apply(
+        tensor(x), **_window_params("im2col", kernel, stride, padding, dilation)
+    )
+
+
+def col2im(
+    columns: Any,
+    output_size: int | Sequence[int],
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """Columns (N, C*KH*KW, OH*OW) added back into images (N, C, H, W) with H, W =
+    output_size, summing where windows overlap: im2col's adjoint, PyTorch's fold."""
+    return ops.Col2im.apply(
+        tensor(columns),
+        output_size=ops.as_pair(output_size, "output_size", "col2im", 1),
+        **_window_params("col2im", kernel, stride, padding, dilation),
+    )
+
+
+def _window_params(
+    caller: str, kernel: Any, stride: Any, padding: Any, dilation: Any
+) -> dict[str, Any]:
+    return {
+        "kernel": ops.as_pair(kernel, "kernel", caller, 1),
+        "stride": ops.as_pair(stride, "stride", caller, 1),
+        "padding": ops.as_pair(padding, "padding", caller, 0),
+        "dilation": ops.as_pair(dilation, "dilation", caller, 1),
+    }
 
 
 def constant_like(value: Any, like: Tensor) -> Tensor:

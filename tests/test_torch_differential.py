@@ -198,14 +198,34 @@ def where(a, b, condition):
     return torch.where(torch.from_numpy(np.asarray(condition, dtype=bool)), a, b)
 
 
+def conv2d(x, weight, bias, stride, padding, dilation, groups):
+    return torch_functional.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+
+def im2col(x, kernel, stride, padding, dilation):
+    """minigrad's columns are torch's unfold: (N, C*KH*KW, OH*OW)."""
+    return torch_functional.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
+
+
+def col2im(columns, output_size, kernel, stride, padding, dilation):
+    return torch_functional.fold(
+        columns, output_size, kernel, dilation=dilation, padding=padding, stride=stride
+    )
+
+
 IN_TORCH = {
     "abs": lambda x: torch.abs(x),
+    "avg_pool2d": lambda x, kernel, stride, padding: torch_functional.avg_pool2d(
+        x, kernel, stride, padding
+    ),
     "add": lambda a, b: a + b,
     "binary_cross_entropy": binary_cross_entropy,
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),
     "clip": clip,
+    "col2im": col2im,
     "concatenate": lambda *xs, axis: torch.cat(xs, dim=axis),
+    "conv2d": conv2d,
     "cos": lambda x: torch.cos(x),
     "cumsum": cumsum,
     "div": lambda a, b: a / b,
@@ -218,6 +238,7 @@ IN_TORCH = {
     "gelu": lambda x: torch_functional.gelu(x),
     "gelu_tanh": lambda x: torch_functional.gelu(x, approximate="tanh"),
     "getitem": lambda x, index: x[torch_index(index)],
+    "im2col": im2col,
     "index_add": index_add,
     "leaky_relu": lambda x, negative_slope: torch_functional.leaky_relu(x, negative_slope),
     "linear": lambda x, weight, bias: torch_functional.linear(x, weight.mT, bias),
@@ -229,6 +250,10 @@ IN_TORCH = {
     # amax/amin, not max/min: like minigrad, they share the gradient among ties.
     "max": reduction("amax"),
     "maximum": lambda a, b: torch.maximum(a, b),
+    # first largest entry of each window, as minigrad; drawn entries never tie
+    "max_pool2d": lambda x, kernel, stride, padding: torch_functional.max_pool2d(
+        x, kernel, stride, padding
+    ),
     "mean": reduction("mean"),
     "mean_squared_error": mean_squared_error,
     "min": reduction("amin"),

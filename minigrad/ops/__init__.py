@@ -27,6 +27,15 @@ from minigrad.ops.base import (
     normalize_axes,
     unbroadcast,
 )
+from minigrad.ops.conv import (
+    AvgPool2d,
+    Col2im,
+    Conv2d,
+    Im2col,
+    MaxPool2d,
+    Window,
+    as_pair,
+)
 from minigrad.ops.elementwise import (
     Abs,
     Add,
@@ -92,7 +101,7 @@ from minigrad.ops.shape import (
 )
 
 # The README's order of families, from the simplest.
-FAMILIES = ("elementwise", "activations", "reductions", "shape", "linalg", "losses")
+FAMILIES = ("elementwise", "activations", "reductions", "shape", "linalg", "conv", "losses")
 
 
 def markdown_table() -> str:
@@ -121,9 +130,13 @@ __all__ = [
     "BinaryCrossEntropyWithLogits",
     "NllLoss",
     "as_floating",
+    "as_pair",
     "Add",
+    "AvgPool2d",
     "BroadcastTo",
     "Clip",
+    "Col2im",
+    "Conv2d",
     "Concatenate",
     "Cos",
     "Cumsum",
@@ -137,6 +150,7 @@ __all__ = [
     "Gelu",
     "GeluTanh",
     "GetItem",
+    "Im2col",
     "IndexAdd",
     "LeakyRelu",
     "Linear",
@@ -147,6 +161,7 @@ __all__ = [
     "Matmul",
     "Max",
     "Maximum",
+    "MaxPool2d",
     "Mean",
     "MeanSquaredError",
     "Min",
@@ -180,6 +195,7 @@ __all__ = [
     "Unsqueeze",
     "Var",
     "Where",
+    "Window",
     "batch_size",
     "check_labels",
     "check_reduction",
