@@ -167,7 +167,8 @@ def gradient_for(tensor: Tensor, grad: Any) -> Tensor:
     """A gradient as `tensor` keeps it: of the tensor's own dtype, so float64 data or
     targets met on the way do not give a float32 parameter a float64 `.grad`. (Under
     create_graph the gradient is a recorded Tensor and keeps the dtype its rules gave.)"""
-    if not isinstance(grad, Tensor) and grad.dtype != tensor.data.dtype:
+    dtype = tensor.data.dtype
+    if not isinstance(grad, Tensor) and grad.dtype is not dtype and grad.dtype != dtype:
         grad = grad.astype(tensor.data.dtype)
     return as_tensor(grad)
 

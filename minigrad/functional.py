@@ -64,11 +64,13 @@ def linear(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
 def data_like(x: Any, weight: Tensor, caller: str) -> Tensor:
     """`x` as a tensor; one that needs no gradient (data) takes the weight's dtype, with a
     warning when the two floating widths differ."""
-    x = tensor(x)
-    if not x.requires_grad and x.dtype != weight.dtype:
-        if x.dtype.kind == "f":
-            _warn_float_width(x.dtype, weight.dtype, caller)
-        x = Tensor.wrap(x.data.astype(weight.dtype))
+    if not isinstance(x, Tensor):
+        x = tensor(x)
+    given, wanted = x.data.dtype, weight.data.dtype
+    if given is not wanted and given != wanted and not x.requires_grad:  # `is`: the hot path
+        if given.kind == "f":
+            _warn_float_width(given, wanted, caller)
+        x = Tensor.wrap(x.data.astype(wanted))
     return x
 
 

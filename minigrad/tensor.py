@@ -399,15 +399,14 @@ class Tensor:
         return ops.Clip.apply(self, low=low, high=high)
 
 
-class Hooks:
-    """Gradient hooks by tensor, kept beside the tensors so a Tensor stays five slots:
-    the backward executor asks only when some tensor has one (`if HOOKS`)."""
+class Hooks(dict):
+    """Gradient hooks by id(tensor), kept beside the tensors so a Tensor keeps its slots.
+    The backward executor asks only when some tensor has one: `if HOOKS` is a dict's
+    C-level truth test, free on the hot path."""
 
-    def __init__(self) -> None:
-        self.by_tensor: dict[int, tuple[Any, list]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.by_tensor)
+    @property
+    def by_tensor(self) -> dict[int, tuple[Any, list]]:
+        return self
 
     def add(self, tensor: Tensor, hook: Any) -> HookHandle:
         if not callable(hook):
