@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Any
 
@@ -112,7 +113,7 @@ class Linear(Op):
         grad_weight = None
         if self.inputs[1].requires_grad:
             # Every leading axis of x is a row; counted, not inferred (-1), so a size 0 works.
-            count = int(np.prod(x.shape[:-1]))
+            count = math.prod(x.shape[:-1])
             rows = x.reshape(count, weight.shape[0]) if x.ndim != 2 else x
             grad_rows = grad.reshape(count, weight.shape[1]) if grad.ndim != 2 else grad
             grad_weight = matrix_product(rows.T, grad_rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ class Flatten(Op):
             )
         start = self.start_axis % a.ndim if a.ndim else 0
         # The merged length spelled out: -1 cannot be inferred when an axis has size 0.
-        return a.reshape(a.shape[:start] + (int(np.prod(a.shape[start:])),))
+        return a.reshape(a.shape[:start] + (math.prod(a.shape[start:]),))
 
     def backward(self, grad, out, a):
         return (grad.reshape(a.shape),)
