@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -480,17 +479,6 @@ def test_real_mnist_raw_unflattened_one_hot_with_validation_split():
     ]
     assert np.all(validation[1].sum(axis=1) == 1)
     assert (train[1][0].argmax(), test[1][0].argmax()) == (5, 7)
-
-
-def test_readme_mnist_examples_run_as_printed(tmp_path, monkeypatch):
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## MNIST data")
-    blocks = re.findall(r"```python\n(.*?)```", text[start : text.index("\n## ", start + 1)], re.S)
-    monkeypatch.chdir(tmp_path)
-    for code in blocks:
-        exec(code, {})  # each block on its own, as a reader would paste it
-    assert len(blocks) == 2
-    assert (tmp_path / "digits.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cli_reports_where_the_data_is(capsys):
