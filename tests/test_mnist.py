@@ -34,6 +34,7 @@ from minigrad.datasets.mnist import (
     IdxFile,
     IdxFormatError,
     Sources,
+    digit_grid,
     fetch_mnist,
     load_arrays,
     load_mnist,
@@ -421,9 +422,20 @@ def test_digit_grid_is_a_png_with_one_cell_per_digit(tmp_path):
     path = save_digit_grid(tmp_path / "grid.png", images, one_hot, predictions=[1, 2, 3, 4, 5])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = imread(path).shape
-    assert width > 4 * height, "five digits side by side"
+    assert width > 3 * height, "five digits side by side, the key below them"
     with pytest.raises(ValueError, match="5 images, 5 labels and 4 predictions"):
         save_digit_grid(tmp_path / "bad.png", images, one_hot, predictions=[1, 2, 3, 4])
+
+
+def test_a_digit_grid_says_what_t_and_y_are_under_its_title():
+    images, labels = FAKE.arrays["x_train"], FAKE.arrays["t_train"]
+    figure = digit_grid(images, labels, predictions=[1, 2, 3, 4, 5], title="5 guesses")
+    assert figure.get_suptitle() == "5 guesses"
+    (key,) = [text.get_text() for text in figure.texts if text.get_text() != "5 guesses"]
+    assert "t: the true label" in key and "y: the prediction (red when wrong)" in key
+    plain = digit_grid(images, labels)
+    assert [text.get_text() for text in plain.texts] == ["t: the true label"]
+    assert plain.get_suptitle() == ""
 
 
 def test_a_digit_grid_that_fails_midway_leaves_the_old_picture_and_nothing_else(
