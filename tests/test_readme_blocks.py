@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 READMES = ("README.md", "README.zh-CN.md")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", flags=re.S | re.M)
 NOT_RUN = "# not run by tests/test_readme_blocks.py:"
+LANGUAGES = ("python", "bash", "text")  # run, checked, compared with what a block printed
 BLOCK_TIMEOUT = 120  # seconds; the MNIST blocks read 70,000 digits on a shared machine
 # The sections of README.md that README.zh-CN.md translates, and their Chinese titles.
 TRANSLATED = {
@@ -176,6 +177,13 @@ def test_each_shell_command_names_real_modules_options_and_extras(block):
             f"start the block with `{NOT_RUN} <why>`"
         )
         CHECKS[words[0]](words)
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_every_block_is_python_shell_or_text_so_none_goes_unchecked(readme):
+    """A ```py or ``` block would be skipped by the tests above without a word."""
+    unknown = [str(b) for b in code_blocks(read(readme), readme) if b.language not in LANGUAGES]
+    assert not unknown, f"tag these blocks python, bash or text: {', '.join(unknown)}"
 
 
 def test_readme_links_to_the_chinese_readme_at_the_top():
