@@ -43,7 +43,6 @@ from minigrad.datasets.mnist import (
 )
 
 TESTS = Path(__file__).resolve().parent
-README = TESTS.parent / "README.md"
 # Loads the fake MNIST from $MINIGRAD_DATA once a start file appears, and checks what it got.
 RACING_LOAD = """
 import os, sys, time
