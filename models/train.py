@@ -495,6 +495,7 @@ SPLIT_COLOURS = {"batches": "#7f7f7f", "train": "#1f77b4", "val": "#ff7f0e", "te
 
 
 def plot_curves(path: Path, history: list[dict[str, Any]], preset_name: str) -> None:
+    """Save `curves_figure` as a PNG, whole or not at all."""
     figure = curves_figure(history, preset_name)
     with atomic_path(path) as temporary:
         figure.savefig(temporary)

@@ -595,6 +595,10 @@ def _prepare_images(
 # ---------------------------------------------------------------- pictures
 
 
+GRID_MARGIN = 0.35  # inches for the key below a digit grid, and for its title above
+GRID_KEY = "t: the true label    y: the prediction (red when wrong)"
+
+
 def save_digit_grid(
     path: str | os.PathLike[str],
     images: np.ndarray,
@@ -659,10 +663,6 @@ def digit_grid(
 def _as_digits(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values)
     return values.argmax(axis=1) if values.ndim == 2 else values.astype(int)
-
-
-GRID_MARGIN = 0.35  # inches for the key below a digit grid, and for its title above
-GRID_KEY = "t: the true label    y: the prediction (red when wrong)"
 
 
 def _caption(axes, label: int, guess: int | None) -> None:
