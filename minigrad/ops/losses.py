@@ -557,3 +557,153 @@ class BinaryCrossEntropyWithLogits(BinaryLoss):
             shape = draw_shape_within(case, case.values[inputs[0]].shape)
             case.params["pos_weight"] = case.floats(shape, 0.1, 2.0)
         return inputs
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def export_reduced(graph, losses: str, reduction: str, count: str | None = None) -> str:
+    """The losses as `reduction` asks; "mean" over them all, or their sum over `count`."""
+    if reduction == "none":
+        return losses
+    total = graph.node("ReduceSum", losses, keepdims=0)
+    if reduction == "sum":
+        return total
+    return (
+        graph.node("ReduceMean", losses, keepdims=0)
+        if count is None
+        else graph.node("Div", total, count)
+    )
+
+
+def export_mean_squared_error(graph, op, y, target):
+    diff = graph.node("Sub", y, target)
+    squares = graph.node("Mul", graph.node("Mul", diff, diff), graph.constant(0.5))
+    ndim = max(t.ndim for t in op.inputs)
+    if op.reduction == "none":
+        if ndim <= 1:
+            return squares
+        return graph.node("ReduceSum", squares, graph.ints(range(1, ndim)), keepdims=0)
+    if op.reduction == "mean" and ndim:  # the sum over examples' mean: it follows the batch
+        squares = graph.node("ReduceMean", squares, axes=[0], keepdims=0)
+    return graph.node("ReduceSum", squares, keepdims=0)
+
+
+def nll_attributes(op: Op, reduction: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"reduction": reduction}
+    if op.ignore_index is not None:
+        attributes["ignore_index"] = int(op.ignore_index)
+    return attributes
+
+
+def class_weight_input(graph, op: Op) -> list[str]:
+    return [] if op.weight is None else [graph.constant(np.asarray(op.weight, dtype=graph.dtype))]
+
+
+def export_nll_loss(graph, op, log_probs, labels):
+    weight = class_weight_input(graph, op)
+    return graph.node(
+        "NegativeLogLikelihoodLoss", log_probs, labels, *weight, **nll_attributes(op, op.reduction)
+    )
+
+
+def export_softmax_cross_entropy(graph, op, logits, target):
+    log_probs = graph.node("LogSoftmax", logits, axis=1)
+    weight = class_weight_input(graph, op)
+    classes = op.inputs[0].shape[1]
+    smoothing = float(op.label_smoothing)
+    if op.inputs[1].dtype.kind not in "iu":  # probability rows, mixed with the uniform ones
+        rows = graph.node(
+            "Add",
+            graph.node("Mul", target, graph.constant(1 - smoothing)),
+            graph.constant(smoothing / classes),
+        )
+        if weight:
+            rows = graph.node("Mul", rows, weight[0])
+        losses = graph.node(
+            "Neg",
+            graph.node(
+                "ReduceSum", graph.node("Mul", rows, log_probs), graph.ints([1]), keepdims=0
+            ),
+        )
+        return export_reduced(graph, losses, op.reduction)
+    if not smoothing:
+        return graph.node(
+            "NegativeLogLikelihoodLoss",
+            log_probs,
+            target,
+            *weight,
+            **nll_attributes(op, op.reduction),
+        )
+    # (1 - s) * the label's term plus s / C * every class's, for the labels that count
+    picked = graph.node(
+        "NegativeLogLikelihoodLoss", log_probs, target, *weight, **nll_attributes(op, "none")
+    )
+    weighted = graph.node("Mul", log_probs, weight[0]) if weight else log_probs
+    spread = graph.node("ReduceSum", weighted, graph.ints([1]), keepdims=0)
+    kept = safe = None
+    if op.ignore_index is not None:
+        ignored = graph.node(
+            "Equal", target, graph.constant(np.array(op.ignore_index, target_dtype(op)))
+        )
+        kept = graph.node("Cast", graph.node("Not", ignored), to=graph.element_type)
+        spread = graph.node("Mul", spread, kept)
+        safe = graph.node("Where", ignored, graph.constant(np.array(0, target_dtype(op))), target)
+    losses = graph.node(
+        "Sub",
+        graph.node("Mul", picked, graph.constant(1 - smoothing)),
+        graph.node("Mul", spread, graph.constant(smoothing / classes)),
+    )
+    if op.reduction != "mean" or (kept is None and not weight):
+        return export_reduced(graph, losses, op.reduction)
+    # PyTorch's mean: over the weights of the labels that count
+    counts = graph.node("Gather", weight[0], safe or target, axis=0) if weight else kept
+    if weight and kept is not None:
+        counts = graph.node("Mul", counts, kept)
+    return export_reduced(graph, losses, "mean", graph.node("ReduceSum", counts, keepdims=0))
+
+
+def target_dtype(op: Op) -> np.dtype:
+    return op.inputs[1].dtype
+
+
+def export_binary_cross_entropy(graph, op, probs, targets):
+    floor = graph.constant(-100.0)  # each log clamped, as PyTorch does
+    log_p = graph.node("Max", graph.node("Log", probs), floor)
+    log_not_p = graph.node(
+        "Max", graph.node("Log", graph.node("Sub", graph.constant(1.0), probs)), floor
+    )
+    not_targets = graph.node("Sub", graph.constant(1.0), targets)
+    losses = graph.node(
+        "Neg",
+        graph.node(
+            "Add", graph.node("Mul", targets, log_p), graph.node("Mul", not_targets, log_not_p)
+        ),
+    )
+    return export_weighted(graph, op, losses)
+
+
+def export_weighted(graph, op, losses: str) -> str:
+    if op.weight is not None:
+        losses = graph.node("Mul", losses, graph.constant(np.asarray(op.weight, dtype=graph.dtype)))
+    return export_reduced(graph, losses, op.reduction)
+
+
+def export_binary_cross_entropy_with_logits(graph, op, logits, targets):
+    positive = graph.node("Mul", targets, graph.node("Softplus", graph.node("Neg", logits)))
+    if op.pos_weight is not None:
+        positive = graph.node(
+            "Mul", positive, graph.constant(np.asarray(op.pos_weight, dtype=graph.dtype))
+        )
+    not_targets = graph.node("Sub", graph.constant(1.0), targets)
+    losses = graph.node(
+        "Add", positive, graph.node("Mul", not_targets, graph.node("Softplus", logits))
+    )
+    return export_weighted(graph, op, losses)
+
+
+ONNX = {
+    "mean_squared_error": export_mean_squared_error,
+    "nll_loss": export_nll_loss,
+    "softmax_cross_entropy": export_softmax_cross_entropy,
+    "binary_cross_entropy": export_binary_cross_entropy,
+    "binary_cross_entropy_with_logits": export_binary_cross_entropy_with_logits,
+}
