@@ -437,7 +437,11 @@ def reshape_to(graph, a: str, source: tuple[int, ...], target: tuple[int, ...]) 
     side, the output's leading axis is the input's (0 in ONNX), so it follows the batch;
     a 1-d target holds every entry (-1)."""
     if 0 in source or 0 in target:  # ONNX's 0 means "keep"; allowzero makes it a size
-        return graph.node("Reshape", a, graph.ints(target), allowzero=1)
+        shape = graph.ints(target)
+        if source and target and target[0] == source[0]:  # the leading side, at run time
+            leading = graph.node("Slice", graph.node("Shape", a), graph.ints([0]), graph.ints([1]))
+            shape = graph.node("Concat", leading, graph.ints(target[1:]), axis=0)
+        return graph.node("Reshape", a, shape, allowzero=1)
     if len(target) == 1:  # every entry in a row, however many the batch holds
         return graph.node("Reshape", a, graph.ints([-1]))
     target = list(target)
@@ -591,7 +595,10 @@ def export_repeat(graph, op, a):
     reps[axis + 1] = op.repeats
     tiled = graph.node("Tile", copies, graph.ints(reps))
     split = source[: axis + 1] + (op.repeats,) + source[axis + 1 :]
-    target = source[:axis] + (source[axis] * op.repeats,) + source[axis + 1 :]
+    merged = source[axis] * op.repeats
+    if merged and 0 not in source:  # -1: along the batch axis it follows the batch
+        merged = -1
+    target = source[:axis] + (merged,) + source[axis + 1 :]
     return reshape_to(graph, tiled, split, target)
 
 
