@@ -15,7 +15,7 @@ import numpy as np
 
 from minigrad import Tensor, nn, no_grad, optim
 from minigrad import functional as F
-from minigrad.files import read_npz
+from minigrad.files import read_weights
 
 CLASSES = 10
 
@@ -161,9 +161,10 @@ class MnistMLP(nn.MLP):
         return F.mean_squared_error(scores, targets, reduction=reduction)
 
     def load_weights(self, path: str) -> MnistMLP:
-        """Load an `.npz` saved by `save` (`layers.0.weight`, ...) or under the book's names
-        (W1, b1, ...), e.g. the book's sample weights converted by `models.convert_weights`."""
-        arrays = read_npz(path)
+        """Load an `.npz` or `.safetensors` file saved by `save` (`layers.0.weight`, ...) or
+        under the book's names (W1, b1, ...), e.g. the book's sample weights converted by
+        `models.convert_weights`."""
+        arrays = read_weights(path)
         if any(name.startswith("layers.") for name in arrays):
             self.load_state_dict(arrays)
         else:
