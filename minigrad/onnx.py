@@ -213,7 +213,9 @@ class _Writer:
             raise ExportError(f"export: op '{op.label}' cannot be exported to ONNX: {entry.reason}")
         arguments = [self.value(parent) for parent in op.inputs]
         self.graph.dtype = tensor.dtype if tensor.dtype.kind == "f" else np.dtype(np.float32)
-        self.graph.prefix = f"{'/'.join(op.scope)}/{op.name}/" if op.scope else f"{op.name}/"
+        # node names say where they came from: the module's path (the innermost scope is
+        # the whole dotted path) and the op, as `layers.0/linear/MatMul`
+        self.graph.prefix = f"{op.scope[-1]}/{op.name}/" if op.scope else f"{op.name}/"
         output = entry(self.graph, op, *arguments)
         self.values[id(tensor)] = self.written_ops[id(op)] = output
 

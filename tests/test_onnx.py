@@ -5,9 +5,14 @@ onnx and onnxruntime are the `export` extra; without them every test here fails,
 what to install.
 """
 
+import dataclasses
+import json
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +25,8 @@ from minigrad import functional as F
 from minigrad.datasets import load_mnist
 from minigrad.ops.base import NotExportable
 from minigrad.testing import op_cases
+from models import export as export_command
+from models.evaluate import CONFIG_NAME, WEIGHTS_NAME
 from models.mlp import PRESETS, MnistMLP
 
 try:
@@ -230,3 +237,58 @@ def test_a_failed_export_leaves_no_file(folder):
     with pytest.raises(minigrad.onnx.ExportError):
         minigrad.onnx.export(lambda x: x.data, np.ones(3, np.float32), path)
     assert not path.exists()
+
+
+def test_the_core_never_imports_the_export_packages():
+    """onnx, onnxruntime and safetensors load only when a file is exported or read."""
+    code = (
+        "import json, sys\n"
+        "import minigrad, minigrad.onnx, minigrad.torch_layout, models.export\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'onnx', 'onnxruntime', 'safetensors'})))\n"
+    )
+    root = Path(minigrad.__file__).parent.parent
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == []
+
+
+def test_the_export_command_writes_model_onnx_beside_a_runs_weights(tmp_path, capsys):
+    preset = PRESETS["book"]
+    model = MnistMLP(preset, rng=0)
+    model.save(tmp_path / WEIGHTS_NAME)
+    config = {"preset": "book", "settings": dataclasses.asdict(preset)}
+    (tmp_path / CONFIG_NAME).write_text(json.dumps(config))
+    assert export_command.main([str(tmp_path)]) == 0
+    assert f"wrote {tmp_path / 'model.onnx'}" in capsys.readouterr().out
+    digits = np.random.default_rng(0).random((3, 784), dtype=np.float32)
+    runner = session(tmp_path / "model.onnx")
+    (scores,) = runner.run(["scores"], {"digits": digits})
+    np.testing.assert_allclose(scores, model(digits).data, rtol=1e-5, atol=1e-6)
+
+
+def test_the_export_command_says_when_it_cannot_tell_the_network(tmp_path, capsys):
+    MnistMLP(PRESETS["book"], rng=0).save(tmp_path / WEIGHTS_NAME)
+    assert export_command.main([str(tmp_path)]) == 1
+    assert "pass --preset" in capsys.readouterr().err
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_the_readme_exporting_blocks_run_in_order(tmp_path):
+    """Each Python block of README's "Exporting" section, in a fresh interpreter, in one
+    folder: the onnxruntime block runs the file the block before it wrote."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    body = readme.split("\n## Exporting\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.split("\n```", 1)[0] for block in body.split("```python\n")[1:]]
+    assert len(blocks) == 3
+    root = str(Path(__file__).resolve().parents[1])
+    for block in blocks:
+        run = subprocess.run(
+            [sys.executable, "-c", block],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": root},
+        )
+        assert run.returncode == 0, f"{block}\n{run.stderr}"
+    assert (tmp_path / "model.onnx").is_file() and (tmp_path / "from_torch.safetensors").is_file()
