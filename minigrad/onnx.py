@@ -134,36 +134,23 @@ def export(
     `onnx.checker.check_model`, and is written atomically. Returns the path.
     """
     onnx = import_onnx()
-    examples = (
-        list(example_inputs) if isinstance(example_inputs, (list, tuple)) else [example_inputs]
-    )
+    examples = example_inputs if isinstance(example_inputs, (list, tuple)) else [example_inputs]
     inputs = [_traced_input(value) for value in examples]
     outputs = _trace(fn_or_module, inputs)
-    graph = OnnxGraph(onnx)
-    batch = inputs[0].shape[0] if dynamic_batch and inputs and inputs[0].ndim else None
     input_names = _names(input_names, len(inputs), "input")
     output_names = _names(output_names, len(outputs), "output")
-    values = {id(tensor): graph.fresh(name) for tensor, name in zip(inputs, input_names)}
-    graph_inputs = set(values.values())
-    writer = _Writer(graph, values, _parameter_names(fn_or_module))
+    writer = _Writer(OnnxGraph(onnx), inputs, input_names, _parameter_names(fn_or_module))
     for tensor in topological_order(outputs):
         writer.write(tensor)
-    graph_outputs, named = [], set()
-    for tensor, name in zip(outputs, output_names):
-        value = writer.value(tensor)
-        if value in graph_inputs or value in named or not graph.rename(value, name):
-            graph.nodes.append(onnx.helper.make_node("Identity", [value], [name], name=name))
-        else:
-            values[id(tensor)] = name
-        named.add(name)
-        graph_outputs.append(_value_info(onnx, name, tensor, batch))
+    writer.name_outputs(outputs, output_names)
+    batch = inputs[0].shape[0] if dynamic_batch and inputs and inputs[0].ndim else None
     model = onnx.helper.make_model(
         onnx.helper.make_graph(
-            graph.nodes,
+            writer.graph.nodes,
             "minigrad",
             [_value_info(onnx, name, t, batch) for t, name in zip(inputs, input_names)],
-            graph_outputs,
-            graph.initializers,
+            [_value_info(onnx, name, t, batch) for t, name in zip(outputs, output_names)],
+            writer.graph.initializers,
         ),
         opset_imports=[onnx.helper.make_opsetid("", OPSET)],
         producer_name="minigrad",
@@ -176,27 +163,46 @@ def export(
 
 
 class _Writer:
-    """Writes traced tensors as ONNX values, each once: ops through their entries,
-    leaves as initializers (trainable) or constants."""
+    """Writes traced tensors as ONNX values, each once: the inputs under their names, ops
+    through their entries, leaves as initializers (trainable ones) or constants."""
 
-    def __init__(self, graph: OnnxGraph, values: dict[int, str], parameters: dict[int, str]):
+    def __init__(
+        self,
+        graph: OnnxGraph,
+        inputs: list[Tensor],
+        input_names: list[str],
+        parameters: dict[int, str],
+    ) -> None:
         self.graph = graph
-        self.values = values
+        self.values = {id(t): graph.fresh(name) for t, name in zip(inputs, input_names)}
+        self.inputs = set(self.values.values())
         self.parameters = parameters
         self.written_ops: dict[int, str] = {}
 
     def value(self, tensor: Tensor) -> str:
-        if id(tensor) not in self.values:
+        if id(tensor) not in self.values:  # a leaf: ops' outputs are written in order
             self.values[id(tensor)] = self.leaf(tensor)
         return self.values[id(tensor)]
 
     def leaf(self, tensor: Tensor) -> str:
-        if tensor.op is not None:  # an op recorded before the trace began: its value is fixed
-            return self.graph.constant(tensor.data)
         if tensor.requires_grad:
             name = self.parameters.get(id(tensor)) or tensor.name or "weight"
             return self.graph.initializer(name, tensor.data)
         return self.graph.constant(tensor.data)
+
+    def name_outputs(self, outputs: list[Tensor], names: list[str]) -> None:
+        """Give the outputs their names: the node that made one is renamed, and an output
+        that is an input, a leaf or an earlier output gets an Identity node."""
+        named: set[str] = set()
+        for tensor, name in zip(outputs, names):
+            value = self.value(tensor)
+            if value in self.inputs or value in named or not self.graph.rename(value, name):
+                self.graph.nodes.append(
+                    self.graph.onnx.helper.make_node("Identity", [value], [name], name=name)
+                )
+            else:
+                self.values[id(tensor)] = name
+            named.add(name)
 
     def write(self, tensor: Tensor) -> None:
         op = tensor.op

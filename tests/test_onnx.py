@@ -82,6 +82,20 @@ def test_every_op_has_an_onnx_entry_or_says_why_not(name):
         assert callable(entry)
 
 
+def test_every_onnx_table_entry_names_an_op_of_its_module():
+    for module in {sys.modules[op.__module__] for op in OPS.values()}:
+        for name in getattr(module, "ONNX", {}):
+            assert name in OPS and OPS[name].__module__ == module.__name__, (module, name)
+
+
+def test_getitem_with_two_index_arrays_is_refused_with_what_to_do(folder):
+    def pick(x):
+        return x[np.array([0, 1]), np.array([1, 2])]
+
+    with pytest.raises(minigrad.onnx.ExportError, match="index in two steps"):
+        minigrad.onnx.export(pick, np.ones((3, 3), np.float32), folder / "x.onnx")
+
+
 # ----- every exportable op agrees with onnxruntime -------------------------------------------
 def batch_twice(arrays, batch):
     """The inputs with the batch (the leading axis, where it has the first input's length)
@@ -118,6 +132,19 @@ def test_onnxruntime_agrees_with_minigrad(name, data, folder):
     if follows_batch(expected, wanted):
         (got,) = run(path, doubled)
         np.testing.assert_allclose(got, wanted, rtol=RTOL, atol=ATOL)
+
+
+def test_a_reshape_that_keeps_the_batch_follows_it(folder):
+    """x.reshape(len(x), -1) records the traced batch; the export keeps the input's."""
+
+    def flat_scores(x):
+        return x.reshape(len(x), -1).sum(axis=1)
+
+    images = np.random.default_rng(0).random((7, 2, 3, 4), dtype=np.float32)
+    path = minigrad.onnx.export(flat_scores, images, folder / "reshape.onnx")
+    more = np.random.default_rng(1).random((10, 2, 3, 4), dtype=np.float32)
+    (got,) = run(path, [more])
+    np.testing.assert_allclose(got, more.reshape(10, -1).sum(axis=1), rtol=RTOL, atol=ATOL)
 
 
 # ----- the MNIST presets, digit for digit ------------------------------------------------
