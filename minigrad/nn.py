@@ -3,8 +3,8 @@
 A module's Parameters and sub-Modules are found from its attributes, so a model is plain
 Python. Every parameter is named by its dotted path (`layers.0.weight`), and each call of a
 sub-module tags the ops it records with that path, which is what graph pictures group by.
-Weights are saved as `.npz` and read without pickle (`minigrad.files`), so a weights file
-cannot run code.
+Weights are saved as `.npz` or `.safetensors` and read without pickle (`minigrad.files`), so
+a weights file cannot run code.
 """
 
 from __future__ import annotations

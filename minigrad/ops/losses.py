@@ -606,63 +606,58 @@ def export_nll_loss(graph, op, log_probs, labels):
 
 
 def export_softmax_cross_entropy(graph, op, logits, target):
+    """log_softmax, then: integer labels are NegativeLogLikelihoodLoss (plus the uniform
+    part, with label smoothing); probability rows a sum over classes."""
     log_probs = graph.node("LogSoftmax", logits, axis=1)
+    if op.inputs[1].dtype.kind not in "iu":
+        return export_probability_rows_loss(graph, op, log_probs, target)
+    if not op.label_smoothing:
+        weight = class_weight_input(graph, op)
+        attributes = nll_attributes(op, op.reduction)
+        return graph.node("NegativeLogLikelihoodLoss", log_probs, target, *weight, **attributes)
+    return export_smoothed_labels_loss(graph, op, log_probs, target)
+
+
+def export_probability_rows_loss(graph, op, log_probs: str, target: str) -> str:
+    smoothing, classes = float(op.label_smoothing), op.inputs[0].shape[1]
+    rows = graph.node("Mul", target, graph.constant(1 - smoothing))
+    rows = graph.node("Add", rows, graph.constant(smoothing / classes))
+    for weight in class_weight_input(graph, op):
+        rows = graph.node("Mul", rows, weight)
+    terms = graph.node("Mul", rows, log_probs)
+    losses = graph.node("Neg", graph.node("ReduceSum", terms, graph.ints([1]), keepdims=0))
+    return export_reduced(graph, losses, op.reduction)
+
+
+def export_smoothed_labels_loss(graph, op, log_probs: str, labels: str) -> str:
+    """(1 - s) times the label's term plus s / C times every class's, for the labels that
+    count; "mean" divides by the weights of those labels, as PyTorch does."""
+    smoothing, classes = float(op.label_smoothing), op.inputs[0].shape[1]
     weight = class_weight_input(graph, op)
-    classes = op.inputs[0].shape[1]
-    smoothing = float(op.label_smoothing)
-    if op.inputs[1].dtype.kind not in "iu":  # probability rows, mixed with the uniform ones
-        rows = graph.node(
-            "Add",
-            graph.node("Mul", target, graph.constant(1 - smoothing)),
-            graph.constant(smoothing / classes),
-        )
-        if weight:
-            rows = graph.node("Mul", rows, weight[0])
-        losses = graph.node(
-            "Neg",
-            graph.node(
-                "ReduceSum", graph.node("Mul", rows, log_probs), graph.ints([1]), keepdims=0
-            ),
-        )
-        return export_reduced(graph, losses, op.reduction)
-    if not smoothing:
-        return graph.node(
-            "NegativeLogLikelihoodLoss",
-            log_probs,
-            target,
-            *weight,
-            **nll_attributes(op, op.reduction),
-        )
-    # (1 - s) * the label's term plus s / C * every class's, for the labels that count
     picked = graph.node(
-        "NegativeLogLikelihoodLoss", log_probs, target, *weight, **nll_attributes(op, "none")
+        "NegativeLogLikelihoodLoss", log_probs, labels, *weight, **nll_attributes(op, "none")
     )
     weighted = graph.node("Mul", log_probs, weight[0]) if weight else log_probs
-    spread = graph.node("ReduceSum", weighted, graph.ints([1]), keepdims=0)
-    kept = safe = None
+    every_class = graph.node("ReduceSum", weighted, graph.ints([1]), keepdims=0)
+    counted = labels  # labels that index the weights: ignored ones set to class 0
+    kept = None
     if op.ignore_index is not None:
-        ignored = graph.node(
-            "Equal", target, graph.constant(np.array(op.ignore_index, target_dtype(op)))
-        )
+        label_type = op.inputs[1].dtype
+        ignored = graph.node("Equal", labels, graph.constant(np.array(op.ignore_index, label_type)))
         kept = graph.node("Cast", graph.node("Not", ignored), to=graph.element_type)
-        spread = graph.node("Mul", spread, kept)
-        safe = graph.node("Where", ignored, graph.constant(np.array(0, target_dtype(op))), target)
+        every_class = graph.node("Mul", every_class, kept)
+        counted = graph.node("Where", ignored, graph.constant(np.array(0, label_type)), labels)
     losses = graph.node(
         "Sub",
         graph.node("Mul", picked, graph.constant(1 - smoothing)),
-        graph.node("Mul", spread, graph.constant(smoothing / classes)),
+        graph.node("Mul", every_class, graph.constant(smoothing / classes)),
     )
     if op.reduction != "mean" or (kept is None and not weight):
         return export_reduced(graph, losses, op.reduction)
-    # PyTorch's mean: over the weights of the labels that count
-    counts = graph.node("Gather", weight[0], safe or target, axis=0) if weight else kept
+    counts = graph.node("Gather", weight[0], counted, axis=0) if weight else kept
     if weight and kept is not None:
         counts = graph.node("Mul", counts, kept)
     return export_reduced(graph, losses, "mean", graph.node("ReduceSum", counts, keepdims=0))
-
-
-def target_dtype(op: Op) -> np.dtype:
-    return op.inputs[1].dtype
 
 
 def export_binary_cross_entropy(graph, op, probs, targets):

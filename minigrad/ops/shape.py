@@ -525,8 +525,9 @@ def _check_exportable_index(parts: tuple) -> None:
     advanced = [
         i for i, part in enumerate(parts) if isinstance(part, (int, np.integer, np.ndarray))
     ]
-    mask_dims = max(parts[i].ndim for i in arrays)
-    if len(arrays) > 1 or mask_dims > 1 or advanced != list(range(advanced[0], advanced[-1] + 1)):
+    wide_mask = any(_is_mask(parts[i]) and parts[i].ndim > 1 for i in arrays)
+    apart = advanced != list(range(advanced[0], advanced[-1] + 1))  # NumPy moves them first
+    if len(arrays) > 1 or wide_mask or apart:
         raise ExportError(
             f"export: getitem with index {parts!r} cannot be exported: ONNX's Gather takes "
             "one integer array (or 1-d mask) per index, next to any int; index in two steps"
