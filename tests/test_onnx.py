@@ -164,8 +164,8 @@ def mlp(name):
 PRESET_MODELS = {f"mlp-{name}": mlp(name) for name in PRESETS}
 
 
-def trained_briefly(model, x, t, steps=30, batch=100):
-    """A few Adam steps on the training digits, so the scores have margins a trained
+def trained_briefly(model, x, t, steps=60, batch=100):
+    """60 Adam steps on the training digits, so the scores have margins a trained
     network has (an untrained one's near-ties could flip on the last bit)."""
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     for step in range(steps):
