@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad.onnx
-from minigrad.files import write_safetensors
+from minigrad.files import SafetensorsFileError, write_safetensors
 from minigrad.torch_layout import to_torch_state_dict
 from models.evaluate import EvaluationError, load_model, locate, settings_for
 from models.mlp import PRESETS, MnistMLP, Preset
@@ -96,13 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not weights.is_file():
             raise EvaluationError(f"no weights file at {weights}")
-        name, preset = settings_for(config_path, args.preset)
+        name, preset = settings_for(config_path, args.preset, weights)
         model = load_model(weights, name, preset)
         if args.format == "onnx":
             written = export_onnx(model, preset, target)
         else:
             written = export_safetensors(model, name, preset, args.layout, target)
-    except (EvaluationError, ImportError, minigrad.onnx.ExportError) as error:
+    except (EvaluationError, ImportError, minigrad.onnx.ExportError, SafetensorsFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     detail = "batch axis dynamic" if args.format == "onnx" else f"{args.layout} layout"

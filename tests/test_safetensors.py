@@ -19,6 +19,7 @@ from minigrad.datasets import load_mnist
 from minigrad.files import SafetensorsFileError, read_safetensors, write_safetensors
 from minigrad.torch_layout import from_torch_state_dict, to_torch_state_dict, transposed_names
 from models import convert_weights
+from models import evaluate as evaluate_command
 from models import export as export_command
 from models.evaluate import CONFIG_NAME, WEIGHTS_NAME
 from models.mlp import PRESETS, MnistMLP
@@ -168,3 +169,23 @@ def test_convert_weights_reports_a_damaged_safetensors_file(tmp_path, capsys):
     source.write_bytes(b"nonsense")
     assert convert_weights.main([str(source)]) == 1
     assert "cannot convert" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("layout", ["minigrad", "torch"])
+def test_an_exported_safetensors_file_evaluates_on_its_own(tmp_path, capsys, layout):
+    """Its metadata names the network, and a torch-layout file is transposed back."""
+    run = tmp_path / "run"
+    run.mkdir()
+    MnistMLP(PRESETS["nielsen"], rng=0).save(run / WEIGHTS_NAME)  # randn weights: many digits
+    config = {"preset": "nielsen", "settings": dataclasses.asdict(PRESETS["nielsen"])}
+    (run / CONFIG_NAME).write_text(json.dumps(config))
+    alone = tmp_path / "alone.safetensors"  # no config.json beside it
+    exported = ["--format", "safetensors", "--layout", layout, "-o", str(alone)]
+    assert export_command.main([str(run), *exported]) == 0
+    capsys.readouterr()
+    assert evaluate_command.main([str(run)]) == 0
+    from_run = capsys.readouterr().out.splitlines()
+    assert evaluate_command.main([str(alone)]) == 0
+    from_file = capsys.readouterr().out.splitlines()
+    assert from_file[1].split(", batch size")[0] == from_run[1].split(", batch size")[0]
+    assert from_file[2:] == from_run[2:]  # the confusion matrix
