@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -232,15 +233,15 @@ class LogSoftmax(AlongAxis):
 
 
 # ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
-def export_leaky_relu(graph, op, a):
+def export_leaky_relu(graph: Any, op: Op, a: str) -> str:
     return graph.node("LeakyRelu", a, alpha=float(op.negative_slope))
 
 
-def export_elu(graph, op, a):
+def export_elu(graph: Any, op: Op, a: str) -> str:
     return graph.node("Elu", a, alpha=float(op.alpha))
 
 
-def export_gelu(graph, op, a):
+def export_gelu(graph: Any, op: Op, a: str) -> str:
     """x (1 + erf(x / sqrt 2)) / 2 (ONNX has Gelu only from opset 20)."""
     cdf = graph.node(
         "Add",
@@ -250,7 +251,7 @@ def export_gelu(graph, op, a):
     return graph.node("Mul", graph.node("Mul", a, cdf), graph.constant(0.5))
 
 
-def export_gelu_tanh(graph, op, a):
+def export_gelu_tanh(graph: Any, op: Op, a: str) -> str:
     cube = graph.node("Mul", graph.node("Mul", a, a), a)
     inner = graph.node("Add", a, graph.node("Mul", cube, graph.constant(GELU_TANH_CUBIC)))
     tanh = graph.node("Tanh", graph.node("Mul", inner, graph.constant(GELU_TANH_SCALE)))
@@ -258,19 +259,19 @@ def export_gelu_tanh(graph, op, a):
     return graph.node("Mul", half, graph.node("Add", tanh, graph.constant(1.0)))
 
 
-def export_silu(graph, op, a):
+def export_silu(graph: Any, op: Op, a: str) -> str:
     return graph.node("Mul", a, graph.node("Sigmoid", a))
 
 
-def export_log_sigmoid(graph, op, a):
+def export_log_sigmoid(graph: Any, op: Op, a: str) -> str:
     return graph.node("Neg", graph.node("Softplus", graph.node("Neg", a)))
 
 
-def export_softmax(graph, op, a):
+def export_softmax(graph: Any, op: Op, a: str) -> str:
     return graph.node("Softmax", a, axis=int(op.axis))
 
 
-def export_log_softmax(graph, op, a):
+def export_log_softmax(graph: Any, op: Op, a: str) -> str:
     return graph.node("LogSoftmax", a, axis=int(op.axis))
 
 

@@ -500,32 +500,32 @@ def window_attributes(window: Window, dilated: bool = True) -> dict[str, list[in
     return attributes
 
 
-def export_conv2d(graph, op, x, weight, bias):
+def export_conv2d(graph: Any, op: Op, x: str, weight: str, bias: str) -> str:
     window = op.window(*(t.shape for t in op.inputs))
     return graph.node("Conv", x, weight, bias, group=int(op.groups), **window_attributes(window))
 
 
-def export_max_pool2d(graph, op, x):
+def export_max_pool2d(graph: Any, op: Op, x: str) -> str:
     """ONNX's MaxPool leaves padding out of every window, as -inf padding does."""
     window = op.window(op.inputs[0].shape)
     return graph.node("MaxPool", x, **window_attributes(window, dilated=False))
 
 
-def export_avg_pool2d(graph, op, x):
+def export_avg_pool2d(graph: Any, op: Op, x: str) -> str:
     window = op.window(op.inputs[0].shape)
     return graph.node(
         "AveragePool", x, count_include_pad=1, **window_attributes(window, dilated=False)
     )
 
 
-def offset_filters(graph, window: Window, channels: int) -> str:
+def offset_filters(graph: Any, window: Window, channels: int) -> str:
     """Weights (C*KH*KW, 1, KH, KW) that pick, for each channel, one kernel offset each:
     a grouped convolution with them is im2col, and the transposed one col2im."""
     picks = np.eye(window.area, dtype=graph.dtype).reshape(window.area, 1, *window.kernel)
     return graph.constant(np.tile(picks, (channels, 1, 1, 1)))
 
 
-def export_im2col(graph, op, x):
+def export_im2col(graph: Any, op: Op, x: str) -> str:
     window = op.window(op.inputs[0].shape)
     channels = op.inputs[0].shape[1]
     filters = offset_filters(graph, window, channels)
@@ -533,7 +533,7 @@ def export_im2col(graph, op, x):
     return graph.node("Reshape", patches, graph.ints([0, 0, -1]))
 
 
-def export_col2im(graph, op, columns):
+def export_col2im(graph: Any, op: Op, columns: str) -> str:
     window = op.window(op.inputs[0].shape)
     channels = op.inputs[0].shape[1] // window.area
     filters = offset_filters(graph, window, channels)

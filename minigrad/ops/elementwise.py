@@ -420,20 +420,20 @@ class Minimum(Maximum):
 
 
 # ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
-def export_log1p(graph, op, a):
+def export_log1p(graph: Any, op: Op, a: str) -> str:
     return graph.node("Log", graph.node("Add", a, graph.constant(1.0)))
 
 
-def export_expm1(graph, op, a):
+def export_expm1(graph: Any, op: Op, a: str) -> str:
     return graph.node("Sub", graph.node("Exp", a), graph.constant(1.0))
 
 
-def export_clip(graph, op, a):
+def export_clip(graph: Any, op: Op, a: str) -> str:
     bounds = ["" if bound is None else graph.constant(bound) for bound in (op.low, op.high)]
     return graph.node("Clip", a, *bounds)
 
 
-def export_where(graph, op, a, b):
+def export_where(graph: Any, op: Op, a: str, b: str) -> str:
     return graph.node("Where", graph.constant(np.asarray(op.condition)), a, b)
 
 

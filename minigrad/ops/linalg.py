@@ -256,11 +256,11 @@ def _product_fits(a: tuple[int, ...], b: tuple[int, ...], limit: int) -> bool:
 
 
 # ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
-def export_linear(graph, op, x, weight, bias):
+def export_linear(graph: Any, op: Op, x: str, weight: str, bias: str) -> str:
     return graph.node("Add", graph.node("MatMul", x, weight), bias)
 
 
-def export_einsum(graph, op, *operands):
+def export_einsum(graph: Any, op: Op, *operands: str) -> str:
     terms, output = op.explicit([t.ndim for t in op.inputs])
     return graph.node("Einsum", *operands, equation=f"{','.join(terms)}->{output}")
 

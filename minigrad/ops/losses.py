@@ -560,7 +560,7 @@ class BinaryCrossEntropyWithLogits(BinaryLoss):
 
 
 # ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
-def export_reduced(graph, losses: str, reduction: str, count: str | None = None) -> str:
+def export_reduced(graph: Any, losses: str, reduction: str, count: str | None = None) -> str:
     """The losses as `reduction` asks; "mean" over them all, or their sum over `count`."""
     if reduction == "none":
         return losses
@@ -574,7 +574,7 @@ def export_reduced(graph, losses: str, reduction: str, count: str | None = None)
     )
 
 
-def export_mean_squared_error(graph, op, y, target):
+def export_mean_squared_error(graph: Any, op: Op, y: str, target: str) -> str:
     diff = graph.node("Sub", y, target)
     squares = graph.node("Mul", graph.node("Mul", diff, diff), graph.constant(0.5))
     ndim = max(t.ndim for t in op.inputs)
@@ -594,18 +594,18 @@ def nll_attributes(op: Op, reduction: str) -> dict[str, Any]:
     return attributes
 
 
-def class_weight_input(graph, op: Op) -> list[str]:
+def class_weight_input(graph: Any, op: Op) -> list[str]:
     return [] if op.weight is None else [graph.constant(np.asarray(op.weight, dtype=graph.dtype))]
 
 
-def export_nll_loss(graph, op, log_probs, labels):
+def export_nll_loss(graph: Any, op: Op, log_probs: str, labels: str) -> str:
     weight = class_weight_input(graph, op)
     return graph.node(
         "NegativeLogLikelihoodLoss", log_probs, labels, *weight, **nll_attributes(op, op.reduction)
     )
 
 
-def export_softmax_cross_entropy(graph, op, logits, target):
+def export_softmax_cross_entropy(graph: Any, op: Op, logits: str, target: str) -> str:
     """log_softmax, then: integer labels are NegativeLogLikelihoodLoss (plus the uniform
     part, with label smoothing); probability rows a sum over classes."""
     log_probs = graph.node("LogSoftmax", logits, axis=1)
@@ -618,7 +618,7 @@ def export_softmax_cross_entropy(graph, op, logits, target):
     return export_smoothed_labels_loss(graph, op, log_probs, target)
 
 
-def export_probability_rows_loss(graph, op, log_probs: str, target: str) -> str:
+def export_probability_rows_loss(graph: Any, op, log_probs: str, target: str) -> str:
     smoothing, classes = float(op.label_smoothing), op.inputs[0].shape[1]
     rows = graph.node("Mul", target, graph.constant(1 - smoothing))
     rows = graph.node("Add", rows, graph.constant(smoothing / classes))
@@ -629,7 +629,7 @@ def export_probability_rows_loss(graph, op, log_probs: str, target: str) -> str:
     return export_reduced(graph, losses, op.reduction)
 
 
-def export_smoothed_labels_loss(graph, op, log_probs: str, labels: str) -> str:
+def export_smoothed_labels_loss(graph: Any, op, log_probs: str, labels: str) -> str:
     """(1 - s) times the label's term plus s / C times every class's, for the labels that
     count; "mean" divides by the weights of those labels, as PyTorch does."""
     smoothing, classes = float(op.label_smoothing), op.inputs[0].shape[1]
@@ -660,7 +660,7 @@ def export_smoothed_labels_loss(graph, op, log_probs: str, labels: str) -> str:
     return export_reduced(graph, losses, "mean", graph.node("ReduceSum", counts, keepdims=0))
 
 
-def export_binary_cross_entropy(graph, op, probs, targets):
+def export_binary_cross_entropy(graph: Any, op: Op, probs: str, targets: str) -> str:
     floor = graph.constant(-100.0)  # each log clamped, as PyTorch does
     log_p = graph.node("Max", graph.node("Log", probs), floor)
     log_not_p = graph.node(
@@ -676,13 +676,13 @@ def export_binary_cross_entropy(graph, op, probs, targets):
     return export_weighted(graph, op, losses)
 
 
-def export_weighted(graph, op, losses: str) -> str:
+def export_weighted(graph: Any, op, losses: str) -> str:
     if op.weight is not None:
         losses = graph.node("Mul", losses, graph.constant(np.asarray(op.weight, dtype=graph.dtype)))
     return export_reduced(graph, losses, op.reduction)
 
 
-def export_binary_cross_entropy_with_logits(graph, op, logits, targets):
+def export_binary_cross_entropy_with_logits(graph: Any, op: Op, logits: str, targets: str) -> str:
     positive = graph.node("Mul", targets, graph.node("Softplus", graph.node("Neg", logits)))
     if op.pos_weight is not None:
         positive = graph.node(

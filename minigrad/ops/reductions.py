@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -256,10 +257,10 @@ class Cumsum(Op):
 
 
 # ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
-def export_reduction(op_type: str):
+def export_reduction(op_type: str) -> Callable[..., str]:
     """A reduction over the op's axes (a 0-d input has none: it is its own result)."""
 
-    def export(graph, op, a):
+    def export(graph: Any, op: Op, a: str) -> str:
         axes = normalize_axes(op.axis, op.inputs[0].ndim)
         if not axes:
             return graph.node("Abs" if op_type.startswith("ReduceL") else "Identity", a)
@@ -268,7 +269,7 @@ def export_reduction(op_type: str):
     return export
 
 
-def reduce(graph, op_type: str, a: str, axes: tuple[int, ...], keepdims: bool) -> str:
+def reduce(graph: Any, op_type: str, a: str, axes: tuple[int, ...], keepdims: bool) -> str:
     """ONNX reduction node: opset 17's ReduceSum takes its axes as an input, the rest as an
     attribute."""
     if op_type == "ReduceSum":
@@ -276,7 +277,7 @@ def reduce(graph, op_type: str, a: str, axes: tuple[int, ...], keepdims: bool) -
     return graph.node(op_type, a, axes=list(axes), keepdims=int(keepdims))
 
 
-def export_var(graph, op, a):
+def export_var(graph: Any, op: Op, a: str) -> str:
     axes = normalize_axes(op.axis, op.inputs[0].ndim)
     if not axes:  # one entry: no spread
         return graph.node("Sub", a, a)
@@ -293,15 +294,15 @@ def export_var(graph, op, a):
     return graph.node("Mul", variance, ratio)
 
 
-def export_std(graph, op, a):
+def export_std(graph: Any, op: Op, a: str) -> str:
     return graph.node("Sqrt", export_var(graph, op, a))
 
 
-def export_norm(graph, op, a):
+def export_norm(graph: Any, op: Op, a: str) -> str:
     return export_reduction("ReduceL1" if op.ord == 1 else "ReduceL2")(graph, op, a)
 
 
-def export_cumsum(graph, op, a):
+def export_cumsum(graph: Any, op: Op, a: str) -> str:
     if op.axis is None:
         return graph.node("CumSum", graph.node("Reshape", a, graph.ints([-1])), graph.ints([0]))
     return graph.node("CumSum", a, graph.constant(np.array(op.axis, dtype=np.int64)))

@@ -432,7 +432,7 @@ class Pad(Op):
 INT64_MAX, INT64_MIN = np.iinfo(np.int64).max, np.iinfo(np.int64).min
 
 
-def reshape_to(graph, a: str, source: tuple[int, ...], target: tuple[int, ...]) -> str:
+def reshape_to(graph: Any, a: str, source: tuple[int, ...], target: tuple[int, ...]) -> str:
     """Reshape from the traced shape `source` to `target`. Where both lead with the same
     side, the output's leading axis is the input's (0 in ONNX), so it follows the batch;
     a 1-d target holds every entry (-1)."""
@@ -456,23 +456,23 @@ def resolved(shape: tuple[int, ...], size: int) -> tuple[int, ...]:
     return tuple(size // known if n == -1 else n for n in shape)
 
 
-def export_reshape(graph, op, a):
+def export_reshape(graph: Any, op: Op, a: str) -> str:
     source = op.inputs[0].shape
     target = (op.shape,) if isinstance(op.shape, (int, np.integer)) else tuple(op.shape)
     return reshape_to(graph, a, source, resolved(target, int(np.prod(source))))
 
 
-def export_flatten(graph, op, a):
+def export_flatten(graph: Any, op: Op, a: str) -> str:
     source = op.inputs[0].shape
     start = op.start_axis % len(source) if source else 0
     return reshape_to(graph, a, source, source[:start] + (int(np.prod(source[start:])),))
 
 
-def export_transpose(graph, op, a):
+def export_transpose(graph: Any, op: Op, a: str) -> str:
     return graph.node("Transpose", a, perm=[int(axis) for axis in op.axes])
 
 
-def export_broadcast_to(graph, op, a):
+def export_broadcast_to(graph: Any, op: Op, a: str) -> str:
     """Expand broadcasts both ways, so a 1 keeps the input's side: the batch, if any."""
     source, target = op.inputs[0].shape, tuple(op.shape)
     aligned = (None,) * (len(target) - len(source)) + source
@@ -480,7 +480,7 @@ def export_broadcast_to(graph, op, a):
     return graph.node("Expand", a, graph.ints(shape))
 
 
-def export_getitem(graph, op, a):
+def export_getitem(graph: Any, op: Op, a: str) -> str:
     """NumPy's index, part by part: Unsqueeze for None, Slice for slices, Gather for ints
     and for one integer array or 1-d mask."""
     parts = op.index if isinstance(op.index, tuple) else (op.index,)
@@ -534,7 +534,7 @@ def _check_exportable_index(parts: tuple) -> None:
         )
 
 
-def _slice(graph, value: str, part: slice, axis: int) -> str:
+def _slice(graph: Any, value: str, part: slice, axis: int) -> str:
     step = 1 if part.step is None else part.step
     start = part.start if part.start is not None else (0 if step > 0 else INT64_MAX)
     stop = part.stop if part.stop is not None else (INT64_MAX if step > 0 else INT64_MIN)
@@ -542,7 +542,7 @@ def _slice(graph, value: str, part: slice, axis: int) -> str:
     return graph.node("Slice", value, starts, ends, graph.ints([axis]), graph.ints([step]))
 
 
-def export_index_add(graph, op, values):
+def export_index_add(graph: Any, op: Op, values: str) -> str:
     """ScatterElements adding `values` into flat zeros at the flat positions the index
     picks (repeats accumulate), then the result's shape."""
     size = int(np.prod(op.shape))
@@ -560,18 +560,18 @@ def export_index_add(graph, op, values):
     return graph.node("Reshape", added, graph.ints(op.shape))
 
 
-def export_concatenate(graph, op, *arrays):
+def export_concatenate(graph: Any, op: Op, *arrays: str) -> str:
     return graph.node("Concat", *arrays, axis=int(op.axis))
 
 
-def export_stack(graph, op, *arrays):
+def export_stack(graph: Any, op: Op, *arrays: str) -> str:
     axis = graph.ints([op.axis])
     return graph.node(
         "Concat", *(graph.node("Unsqueeze", a, axis) for a in arrays), axis=int(op.axis)
     )
 
 
-def export_squeeze(graph, op, a):
+def export_squeeze(graph: Any, op: Op, a: str) -> str:
     shape = op.inputs[0].shape
     if op.axis is None:
         axes = tuple(i for i, n in enumerate(shape) if n == 1)
@@ -580,11 +580,11 @@ def export_squeeze(graph, op, a):
     return graph.node("Squeeze", a, graph.ints(axes)) if axes else graph.node("Identity", a)
 
 
-def export_unsqueeze(graph, op, a):
+def export_unsqueeze(graph: Any, op: Op, a: str) -> str:
     return graph.node("Unsqueeze", a, graph.ints([op.axis]))
 
 
-def export_repeat(graph, op, a):
+def export_repeat(graph: Any, op: Op, a: str) -> str:
     """Each entry `repeats` times in a row: a new axis after `axis`, tiled, merged back."""
     source = op.inputs[0].shape
     if op.axis is None:
@@ -603,7 +603,7 @@ def export_repeat(graph, op, a):
     return reshape_to(graph, tiled, split, target)
 
 
-def export_tile(graph, op, a):
+def export_tile(graph: Any, op: Op, a: str) -> str:
     reps, shape = Tile(reps=op.reps).aligned(op.inputs[0].shape)
     extra = len(shape) - op.inputs[0].ndim
     if extra:
@@ -611,7 +611,7 @@ def export_tile(graph, op, a):
     return graph.node("Tile", a, graph.ints(reps))
 
 
-def export_pad(graph, op, a):
+def export_pad(graph: Any, op: Op, a: str) -> str:
     pairs = pad_pairs(op.pad_width, op.inputs[0].ndim)
     return graph.node("Pad", a, graph.ints([b for b, _ in pairs] + [e for _, e in pairs]))
 
