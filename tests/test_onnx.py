@@ -147,6 +147,31 @@ def test_a_reshape_that_keeps_the_batch_follows_it(folder):
     np.testing.assert_allclose(got, more.reshape(10, -1).sum(axis=1), rtol=RTOL, atol=ATOL)
 
 
+class TinyConvNet(nn.Module):
+    """conv, relu, max pool, flatten, linear: what a ConvNet preset records, built from F."""
+
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.filters = nn.Parameter(rng.standard_normal((4, 1, 3, 3)).astype(np.float32))
+        self.filter_bias = nn.Parameter(rng.standard_normal(4).astype(np.float32))
+        self.scores = nn.Linear(4 * 3 * 3, 10, rng=1)
+
+    def forward(self, images):
+        features = F.relu(F.conv2d(images, self.filters, self.filter_bias, padding=1))
+        pooled = F.max_pool2d(features, 2)
+        return self.scores(pooled.reshape(len(pooled), -1))
+
+
+@pytest.mark.parametrize("batch", [1, 3, 10])
+def test_a_small_convnet_runs_at_any_batch_size(folder, batch):
+    model = TinyConvNet()
+    rng = np.random.default_rng(batch)
+    path = minigrad.onnx.export(model, rng.random((7, 1, 6, 6), np.float32), folder / "cnn.onnx")
+    images = rng.random((batch, 1, 6, 6), np.float32)
+    (got,) = run(path, [images])
+    np.testing.assert_allclose(got, model(images).data, rtol=RTOL, atol=ATOL)
+
+
 # ----- the MNIST presets, digit for digit ------------------------------------------------
 @dataclass(frozen=True)
 class PresetModel:
