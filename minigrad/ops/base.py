@@ -22,12 +22,19 @@ What the property tests need to know sits on the class too:
 - `spelling`: how a user writes it, for the code printed for a failing graph;
 - `empty_inputs`: False for an op that has no answer for an empty input (max);
 - `edges`: values its `draw_arguments` also draws outside the domain (pow's base 0).
+
+How an op exports to ONNX sits in its family module too: a table `ONNX` at the end of the
+module maps each op's name to a function `(graph, op, *input_names) -> output_name` that
+writes its ONNX nodes through `graph` (a `minigrad.onnx.OnnxGraph`), or to
+`NotExportable(why)`. The op modules never import onnx; tests/test_onnx.py fails for a
+registered op that has no entry.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -320,3 +327,24 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     """The shape of a reduction with keepdims=True."""
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class ExportError(ValueError):
+    """A traced graph that cannot be written as ONNX; the message names the op and why."""
+
+
+@dataclass(frozen=True)
+class NotExportable:
+    """An op's ONNX entry when it has no ONNX form: `reason` says why, in the exporter's
+    error."""
+
+    reason: str
+
+
+def onnx_node(op_type: str, **attributes: Any) -> Callable[..., str]:
+    """The ONNX entry of an op that is one ONNX node of `op_type` on the op's inputs."""
+
+    def export(graph: Any, op: Op, *inputs: str) -> str:
+        return graph.node(op_type, *inputs, **attributes)
+
+    return export

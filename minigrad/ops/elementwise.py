@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, OpError, as_floating
+from minigrad.ops.base import Op, OpError, as_floating, onnx_node
 
 
 class Add(Op):
@@ -417,3 +417,44 @@ class Minimum(Maximum):
     spelling = "{0}.minimum({1})"
     combine = staticmethod(np.minimum)
     wins = staticmethod(np.less)
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def export_log1p(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Log", graph.node("Add", a, graph.constant(1.0)))
+
+
+def export_expm1(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Sub", graph.node("Exp", a), graph.constant(1.0))
+
+
+def export_clip(graph: Any, op: Op, a: str) -> str:
+    bounds = ["" if bound is None else graph.constant(bound) for bound in (op.low, op.high)]
+    return graph.node("Clip", a, *bounds)
+
+
+def export_where(graph: Any, op: Op, a: str, b: str) -> str:
+    return graph.node("Where", graph.constant(np.asarray(op.condition)), a, b)
+
+
+ONNX = {
+    "add": onnx_node("Add"),
+    "sub": onnx_node("Sub"),
+    "mul": onnx_node("Mul"),
+    "div": onnx_node("Div"),
+    "pow": onnx_node("Pow"),
+    "neg": onnx_node("Neg"),
+    "exp": onnx_node("Exp"),
+    "log": onnx_node("Log"),
+    "sqrt": onnx_node("Sqrt"),
+    "log1p": export_log1p,
+    "expm1": export_expm1,
+    "sin": onnx_node("Sin"),
+    "cos": onnx_node("Cos"),
+    "erf": onnx_node("Erf"),
+    "abs": onnx_node("Abs"),
+    "clip": export_clip,
+    "where": export_where,
+    "maximum": onnx_node("Max"),
+    "minimum": onnx_node("Min"),
+}

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, OpError
+from minigrad.ops.base import Op, OpError, onnx_node
 from minigrad.tensor import Tensor
 
 
@@ -254,3 +254,20 @@ def _product_fits(a: tuple[int, ...], b: tuple[int, ...], limit: int) -> bool:
         return np.matmul(np.empty(a), np.empty(b)).size <= limit
     except ValueError:
         return False
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def export_linear(graph: Any, op: Op, x: str, weight: str, bias: str) -> str:
+    return graph.node("Add", graph.node("MatMul", x, weight), bias)
+
+
+def export_einsum(graph: Any, op: Op, *operands: str) -> str:
+    terms, output = op.explicit([t.ndim for t in op.inputs])
+    return graph.node("Einsum", *operands, equation=f"{','.join(terms)}->{output}")
+
+
+ONNX = {
+    "matmul": onnx_node("MatMul"),
+    "linear": export_linear,
+    "einsum": export_einsum,
+}
