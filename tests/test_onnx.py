@@ -7,7 +7,6 @@ what to install.
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -325,23 +324,3 @@ def test_the_export_command_says_when_it_cannot_tell_the_network(tmp_path, capsy
     assert export_command.main([str(tmp_path)]) == 1
     assert "pass --preset" in capsys.readouterr().err
     assert not (tmp_path / "model.onnx").exists()
-
-
-def test_the_readme_exporting_blocks_run_in_order(tmp_path):
-    """Each Python block of README's "Exporting" section, in a fresh interpreter, in one
-    folder: the onnxruntime block runs the file the block before it wrote."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    body = readme.split("\n## Exporting\n", 1)[1].split("\n## ", 1)[0]
-    blocks = [block.split("\n```", 1)[0] for block in body.split("```python\n")[1:]]
-    assert len(blocks) == 3
-    root = str(Path(__file__).resolve().parents[1])
-    for block in blocks:
-        run = subprocess.run(
-            [sys.executable, "-c", block],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONPATH": root},
-        )
-        assert run.returncode == 0, f"{block}\n{run.stderr}"
-    assert (tmp_path / "model.onnx").is_file() and (tmp_path / "from_torch.safetensors").is_file()
