@@ -22,7 +22,7 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.checks import check_count, check_range
-from minigrad.files import atomic_path, atomic_write, read_npz
+from minigrad.files import atomic_path, atomic_write, file_path, read_npz
 from minigrad.grad_mode import module_scope
 from minigrad.tensor import HookHandle, Tensor
 
@@ -148,6 +148,8 @@ def _adopt(path: str, name: str, value: Any) -> None:
 
 def _copy_into(caller: str, targets: Mapping[str, Parameter], given: Mapping[str, Any]) -> None:
     """Copy `given` into `targets` by name, after checking every name and shape."""
+    if not isinstance(given, Mapping):
+        raise TypeError(f"{caller}: takes a dict of arrays by name, got {given!r:.60}")
     shapes = {name: parameter.shape for name, parameter in targets.items()}
     for name, array in _check_arrays(caller, shapes, given).items():
         targets[name].data[...] = array
@@ -252,7 +254,7 @@ class Module:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write `state_dict()` to an `.npz` file, atomically (never a half-written file)."""
-        path = Path(path)
+        path = file_path(f"{type(self).__name__}.save", path)
         with atomic_write(path) as out:
             np.savez(out, **self.state_dict())
         return path
@@ -263,7 +265,7 @@ class Module:
         A damaged, truncated or non-`.npz` file raises `NpzError` (`minigrad.files`), which
         names the file and what to do; weights that do not fit raise `StateDictError`.
         """
-        self.load_state_dict(read_npz(path))
+        self.load_state_dict(read_npz(file_path(f"{type(self).__name__}.load", path)))
         return self
 
     # ----- printing ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ class Sigmoid(Op):
         # 1 / (1 + e^-a) keeps full relative precision far below zero, where the tanh form
         # 0.5 + 0.5 tanh(a / 2) rounds to 0; e^-a overflowing to inf there gives exactly 0.
         with np.errstate(over="ignore"):
-            return 1 / (1 + np.exp(-a))
+            return 1 / (1 + np.exp(-as_floating(a)))
 
     def backward(self, grad, out, a):
         return (grad * out * (1 - out),)
@@ -29,7 +29,7 @@ class Tanh(Op):
     spelling = "{0}.tanh()"
 
     def forward(self, a):
-        return np.tanh(a)
+        return np.tanh(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad * (1 - out * out),)
@@ -169,7 +169,8 @@ class Softplus(Op):
     spelling = "F.softplus({0})"
 
     def forward(self, a):
-        return np.logaddexp(np.zeros((), as_floating(a).dtype), a)
+        a = as_floating(a)
+        return np.logaddexp(np.zeros((), a.dtype), a)
 
     def backward(self, grad, out, a):
         return (grad * Sigmoid.call(a),)
@@ -182,7 +183,8 @@ class LogSigmoid(Op):
     spelling = "F.log_sigmoid({0})"
 
     def forward(self, a):
-        return -np.logaddexp(np.zeros((), as_floating(a).dtype), -a)
+        a = as_floating(a)
+        return -np.logaddexp(np.zeros((), a.dtype), -a)
 
     def backward(self, grad, out, a):
         return (grad * Sigmoid.call(-a),)
@@ -207,8 +209,9 @@ class Softmax(AlongAxis):
     spelling = "{0}.softmax({params})"
 
     def forward(self, a):
+        a = as_floating(a)
         if not a.size:  # an empty axis has no max; there is nothing to normalise
-            return as_floating(a).copy()
+            return a.copy()
         exps = np.exp(a - a.max(axis=self.axis, keepdims=True))
         exps /= exps.sum(axis=self.axis, keepdims=True)
         return exps
@@ -222,8 +225,9 @@ class LogSoftmax(AlongAxis):
     spelling = "{0}.log_softmax({params})"
 
     def forward(self, a):
+        a = as_floating(a)
         if not a.size:  # an empty axis has no max; there is nothing to normalise
-            return as_floating(a).copy()
+            return a.copy()
         shifted = a - a.max(axis=self.axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
 

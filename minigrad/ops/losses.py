@@ -36,7 +36,7 @@ class MeanSquaredError(Op):
 
     def forward(self, y, target):
         check_reduction(self.name, self.reduction, REDUCTIONS)
-        diff = as_floating(y - target)
+        diff = as_floating(y) - as_floating(target)  # uint8 would wrap below 0
         if self.reduction == "none":
             return 0.5 * (diff * diff).sum(axis=tuple(range(1, diff.ndim)))
         total = np.asarray(0.5 * np.vdot(diff, diff), dtype=diff.dtype)
@@ -293,12 +293,12 @@ class SoftmaxCrossEntropy(Op):
             check_labels(self.name, target, logits.shape[1])  # checked here for replay too
             losses = np.log(sums[:, 0]) - shifted[np.arange(len(target)), target]
         else:
-            losses = -(target * (shifted - np.log(sums))).sum(axis=1)
+            losses = -(as_floating(target) * (shifted - np.log(sums))).sum(axis=1)
         if self.reduction == "mean":
             return np.asarray(losses.sum() / len(losses), dtype=logits.dtype)
         if self.reduction == "sum":
             return np.asarray(losses.sum(), dtype=logits.dtype)
-        return losses
+        return losses.astype(logits.dtype, copy=False)
 
     def backward(self, grad, out, logits, target):
         probs = Softmax.record(self.saved, logits, axis=1)

@@ -23,6 +23,7 @@ class Reduction(Op, register=False):
     """An op that reduces over `axis` (None: all axes), keeping them as 1s if asked."""
 
     params = ("axis", "keepdims")
+    flags = ("keepdims",)
     axis: Any = None
     keepdims: bool = False
 
@@ -50,7 +51,7 @@ class Mean(Reduction):
     spelling = "{0}.mean({params})"
 
     def forward(self, a):
-        return a.mean(axis=self.axis, keepdims=self.keepdims)
+        return as_floating(a).mean(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad, out, a):
         count = a.size // max(out.size, 1)

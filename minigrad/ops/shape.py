@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, OpError, unbroadcast
+from minigrad.ops.base import Op, OpError, axis_index, unbroadcast
 
 
 class Reshape(Op):
@@ -71,7 +71,12 @@ class Transpose(Op):
     def forward(self, a):
         # Negative axes count from the end; backward inverts the permutation, so it needs
         # them counted from the start.
-        axes = tuple(int(axis) % a.ndim if a.ndim else axis for axis in self.axes)
+        if len(self.axes) != a.ndim:
+            raise OpError(
+                f"transpose: axes {tuple(self.axes)} are not a permutation of the "
+                f"{a.ndim} axes of an input of shape {a.shape}"
+            )
+        axes = tuple(axis_index(axis, a.ndim) for axis in self.axes)
         if sorted(axes) != list(range(a.ndim)):
             raise OpError(
                 f"transpose: axes {tuple(self.axes)} are not a permutation of the "
