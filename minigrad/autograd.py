@@ -280,6 +280,8 @@ def gradients(
     check_modes("gradients", retain_graph, create_graph)
     if isinstance(inputs, Tensor):  # iterating it would give its rows, new tensors
         inputs = (inputs,)
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"gradients: inputs must be a Tensor or a list of them, got {inputs!r:.60}")
     for position, tensor in enumerate(inputs):
         if not isinstance(tensor, Tensor):
             raise TypeError(

@@ -229,7 +229,8 @@ def constant_like(value: Any, like: Tensor, caller: str = "Tensor") -> Tensor:
             return value
         return Tensor.wrap(value.data.astype(like.dtype))
     array = as_array(_as_read(value), caller=caller)
-    if array.dtype.kind == "f" and array.dtype != like.dtype:
+    # float labels must not become integers by meeting integer logits
+    if array.dtype.kind == "f" and like.dtype.kind == "f" and array.dtype != like.dtype:
         array = array.astype(like.dtype)
     return Tensor.wrap(array)
 

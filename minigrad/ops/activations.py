@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from minigrad.ops.base import Op, as_floating
+from minigrad.ops.base import Op, as_floating, axis_index
 from minigrad.ops.elementwise import Erf, Exp, Where, erf
 
 
@@ -210,6 +210,7 @@ class Softmax(AlongAxis):
 
     def forward(self, a):
         a = as_floating(a)
+        axis_index(self.axis, a.ndim)  # also where an empty input never reads it
         if not a.size:  # an empty axis has no max; there is nothing to normalise
             return a.copy()
         exps = np.exp(a - a.max(axis=self.axis, keepdims=True))
@@ -226,6 +227,7 @@ class LogSoftmax(AlongAxis):
 
     def forward(self, a):
         a = as_floating(a)
+        axis_index(self.axis, a.ndim)
         if not a.size:  # an empty axis has no max; there is nothing to normalise
             return a.copy()
         shifted = a - a.max(axis=self.axis, keepdims=True)

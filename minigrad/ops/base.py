@@ -314,10 +314,15 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
+def is_whole(value: Any) -> bool:
+    """An int or NumPy integer, not a bool: True would silently count as 1."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def axis_index(axis: Any, ndim: int) -> int:
     """One axis counted from the start. Out of range is refused, never wrapped round
     (5 % 2 is a real axis), and so is anything but a whole number (1.5, True, "0")."""
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+    if not is_whole(axis):
         raise TypeError(f"axis must be an int, got {axis!r:.40}")
     if not -ndim <= axis < ndim:
         raise ValueError(f"axis {axis} is out of range for {ndim} axes: use {-ndim}..{ndim - 1}")

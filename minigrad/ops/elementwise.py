@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.checks import check_number
 from minigrad.ops.base import Op, OpError, as_floating
 
 
@@ -329,6 +330,9 @@ class Clip(Op):
     high: float | None = None
 
     def forward(self, a):
+        for name, bound in (("low", self.low), ("high", self.high)):
+            if bound is not None:
+                check_number(self.name, name, bound)
         whole = all(
             bound is None or isinstance(bound, (int, np.integer)) for bound in (self.low, self.high)
         )

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.activations import LogSoftmax, Sigmoid, Softmax
-from minigrad.ops.base import Op, OpError, as_floating
+from minigrad.ops.base import Op, OpError, as_floating, is_whole
 from minigrad.ops.elementwise import Clip
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -70,6 +70,8 @@ def check_labels(
     other than `ignore_index`, which marks an example to leave out."""
     allowed = ""
     if ignore_index is not None:
+        if not is_whole(ignore_index):
+            raise OpError(f"{op_name}: ignore_index must be an int label, got {ignore_index!r:.40}")
         labels = labels[labels != ignore_index]
         allowed = f" (or be the ignore_index, {ignore_index})"
     # As unsigned numbers negative labels are huge, so one max() checks both ends.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -105,7 +106,8 @@ class Var(Reduction):
 
     def backward(self, grad, out, a):
         deviation = a - a.mean(axis=self.axis, keepdims=True)
-        scale = 2 / (reduced_count(a.shape, self.axis) - self.ddof)
+        freedom = reduced_count(a.shape, self.axis) - self.ddof
+        scale = 2 / freedom if freedom > 0 else math.inf  # NaN, as the forward's answer
         return (spread(grad, a.shape, self.axis, self.keepdims) * deviation * scale,)
 
     @classmethod
