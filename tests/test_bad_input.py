@@ -1088,7 +1088,7 @@ def test_drawn_sizes_and_inputs_of_mlp(sizes, x):
         "None": None,
         "wrong width": np.ones((2, 5)),
         "strings": [["a", "b"]],
-        "3-D": np.ones((2, 2, 2)),
+        "3-D": np.ones((2, 2, 2), np.float32),
     }[x]
     good_sizes = sizes in ([2, 3, 1], [2, 1])
     if not good_sizes:
