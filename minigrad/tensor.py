@@ -474,19 +474,16 @@ def as_operand(value: Any, like: Tensor) -> Tensor:
     """
     if isinstance(value, Tensor):
         return value
-    if not isinstance(value, (float, int, np.ndarray, np.generic)):
-        value = as_array(value, like.data.dtype if like.data.dtype.kind == "f" else None)
-    elif value.__class__ is not float and not _numeric(value):
-        as_array(value)  # raises, naming what the value holds
-    if isinstance(value, np.ndarray) and value.ndim:
-        return Tensor.wrap(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in NUMERIC_KINDS:
+            as_array(value)  # raises, naming the dtype
+        if value.ndim:
+            return Tensor.wrap(value)
+    elif not isinstance(value, (float, int)):  # None, strings, lists, NumPy scalars
+        as_array(value)  # refuses what is not numbers; a list is then read as before
     if like.data.dtype.kind == "f":
         return Tensor.wrap(np.asarray(value, dtype=like.data.dtype))
     return Tensor.wrap(np.asarray(value))
-
-
-def _numeric(value: Any) -> bool:
-    return isinstance(value, int) or np.asarray(value).dtype.kind in NUMERIC_KINDS
 
 
 def _operand_data(value: Any) -> Any:
