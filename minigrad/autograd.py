@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops  # its names are read at call time: ops imports this module
+from minigrad.checks import check_flag
 from minigrad.grad_mode import Recording
 from minigrad.graph import topological_order
 from minigrad.tensor import HOOKS, Tensor, as_array
@@ -21,6 +22,8 @@ LeafGradients = dict[int, tuple[Tensor, Any]]
 
 def root_gradient(output: Tensor, grad: Any, caller: str) -> Tensor:
     """The gradient backward starts from: 1 for a scalar output, else the `grad` given."""
+    if not isinstance(output, Tensor):
+        raise TypeError(f"{caller}: the output must be a Tensor, got {type(output).__name__}")
     if not output.requires_grad:
         raise RuntimeError(
             f"{caller}: this tensor does not require grad: no input had requires_grad=True, "
@@ -256,6 +259,14 @@ def add_to_leaves(leaves: LeafGradients) -> None:
         leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
 
 
+def check_modes(caller: str, retain_graph: Any, create_graph: Any) -> None:
+    """retain_graph is None, True or False and create_graph True or False: a string
+    such as "no" would silently mean True."""
+    if retain_graph is not None:
+        check_flag(caller, "retain_graph", retain_graph)
+    check_flag(caller, "create_graph", create_graph)
+
+
 def backpropagate(
     output: Tensor,
     grad: Any = None,
@@ -265,6 +276,7 @@ def backpropagate(
 ) -> None:
     """What `Tensor.backward` does; `observe` as for `run_backward`."""
     upstream = root_gradient(output, grad, "backward")
+    check_modes("backward", retain_graph, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
     add_to_leaves(run_backward(_nodes(output), upstream, retain, create_graph, observe))
 
@@ -284,9 +296,20 @@ def gradients(
     """d(output)/d(input) for each tensor in `inputs`, without touching any `.grad`.
 
     Inputs may be leaves or tensors computed on the way to `output`; one the output does
-    not depend on gets None.
+    not depend on gets None. One Tensor alone counts as a list of one, as in PyTorch.
     """
     upstream = root_gradient(output, grad, "gradients")
+    check_modes("gradients", retain_graph, create_graph)
+    if isinstance(inputs, Tensor):  # iterating it would give its rows, new tensors
+        inputs = (inputs,)
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"gradients: inputs must be a Tensor or a list of them, got {inputs!r:.60}")
+    for position, tensor in enumerate(inputs):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"gradients: inputs must be Tensors, got {type(tensor).__name__} at "
+                f"position {position}"
+            )
     retain = create_graph if retain_graph is None else retain_graph
     captured: dict[int, Tensor | None] = {id(t.op): None for t in inputs if t.op is not None}
     leaves = run_backward(_nodes(output), upstream, retain, create_graph, captured=captured)

@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -51,6 +51,13 @@ class NpzError(ValueError):
     file, what is wrong with it and what to do. `read_npz` raises it for every bad file."""
 
 
+def file_path(caller: str, path: Any) -> Path:
+    """`path` as a Path; None, numbers and open files are refused, naming `caller`."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{caller}: path must be a str or a pathlib.Path, got {path!r:.60}")
+    return Path(path)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path beside `path` to write to, renamed onto `path` if the block succeeds.
@@ -66,7 +73,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     the same `path`. Each writer holds a lock on its temporary file while it writes, so
     the temporary file of a write still going on in another process is left alone.
     """
-    path = Path(path)
+    path = file_path("atomic_path", path)
     temporary, lock = _create_locked(path)
     try:
         yield temporary
@@ -148,7 +155,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     bytes are gone), an object array (which only pickle can load), a member that is not an
     array, or an array of text, records or dates rather than numbers.
     """
-    path = Path(path)
+    path = file_path("read_npz", path)
     try:
         loaded = np.load(path, allow_pickle=False)
     except (ValueError, EOFError) as error:  # neither a zip archive nor an .npy

@@ -22,7 +22,7 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.checks import check_count, check_range
-from minigrad.files import atomic_path, read_npz, read_weights, write_weights
+from minigrad.files import atomic_path, file_path, read_npz, read_weights, write_weights
 from minigrad.grad_mode import module_scope
 from minigrad.tensor import HookHandle, Tensor
 
@@ -148,6 +148,8 @@ def _adopt(path: str, name: str, value: Any) -> None:
 
 def _copy_into(caller: str, targets: Mapping[str, Parameter], given: Mapping[str, Any]) -> None:
     """Copy `given` into `targets` by name, after checking every name and shape."""
+    if not isinstance(given, Mapping):
+        raise TypeError(f"{caller}: takes a dict of arrays by name, got {given!r:.60}")
     shapes = {name: parameter.shape for name, parameter in targets.items()}
     for name, array in _check_arrays(caller, shapes, given).items():
         targets[name].data[...] = array
@@ -253,6 +255,7 @@ class Module:
     def save(self, path: str | os.PathLike[str], metadata: Mapping[str, str] | None = None) -> Path:
         """Write `state_dict()` atomically (never a half-written file): a `.safetensors`
         file by extension, with string `metadata` in its header, else an `.npz`."""
+        path = file_path(f"{type(self).__name__}.save", path)
         return write_weights(path, self.state_dict(), metadata)
 
     def load(self, path: str | os.PathLike[str]) -> Module:
@@ -263,7 +266,7 @@ class Module:
         (`minigrad.files`), which names the file and what to do; weights that do not fit
         raise `StateDictError`.
         """
-        self.load_state_dict(read_weights(path))
+        self.load_state_dict(read_weights(file_path(f"{type(self).__name__}.load", path)))
         return self
 
     # ----- printing ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import DTypeLike
 
+from minigrad.checks import check_flag
 from minigrad.files import atomic_path, atomic_write, read_npz
 
 if TYPE_CHECKING:
@@ -554,7 +555,17 @@ def load_mnist(
     pairs come back, train / validation / test (Nielsen's 50k/10k/10k is validation=10000).
     data_dir: where the files are kept; default $MINIGRAD_DATA or a per-user cache.
     """
-    if np.dtype(dtype).kind != "f":
+    for name, flag in (
+        ("normalize", normalize),
+        ("flatten", flatten),
+        ("one_hot_label", one_hot_label),
+    ):
+        check_flag("load_mnist", name, flag)
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError as error:
+        raise TypeError(f"load_mnist: dtype {dtype!r:.40} is not a NumPy dtype") from error
+    if kind != "f":
         raise ValueError(
             f"load_mnist: dtype must be a floating type for normalized images, got {dtype}"
         )

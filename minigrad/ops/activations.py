@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, as_floating, onnx_node
+from minigrad.ops.base import Op, as_floating, axis_index, onnx_node
 from minigrad.ops.elementwise import Erf, Exp, Where, erf
 
 
@@ -19,7 +19,7 @@ class Sigmoid(Op):
         # 1 / (1 + e^-a) keeps full relative precision far below zero, where the tanh form
         # 0.5 + 0.5 tanh(a / 2) rounds to 0; e^-a overflowing to inf there gives exactly 0.
         with np.errstate(over="ignore"):
-            return 1 / (1 + np.exp(-a))
+            return 1 / (1 + np.exp(-as_floating(a)))
 
     def backward(self, grad, out, a):
         return (grad * out * (1 - out),)
@@ -30,7 +30,7 @@ class Tanh(Op):
     spelling = "{0}.tanh()"
 
     def forward(self, a):
-        return np.tanh(a)
+        return np.tanh(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad * (1 - out * out),)
@@ -170,7 +170,8 @@ class Softplus(Op):
     spelling = "F.softplus({0})"
 
     def forward(self, a):
-        return np.logaddexp(np.zeros((), as_floating(a).dtype), a)
+        a = as_floating(a)
+        return np.logaddexp(np.zeros((), a.dtype), a)
 
     def backward(self, grad, out, a):
         return (grad * Sigmoid.call(a),)
@@ -183,7 +184,8 @@ class LogSigmoid(Op):
     spelling = "F.log_sigmoid({0})"
 
     def forward(self, a):
-        return -np.logaddexp(np.zeros((), as_floating(a).dtype), -a)
+        a = as_floating(a)
+        return -np.logaddexp(np.zeros((), a.dtype), -a)
 
     def backward(self, grad, out, a):
         return (grad * Sigmoid.call(-a),)
@@ -208,8 +210,10 @@ class Softmax(AlongAxis):
     spelling = "{0}.softmax({params})"
 
     def forward(self, a):
+        a = as_floating(a)
+        axis_index(self.axis, a.ndim)  # also where an empty input never reads it
         if not a.size:  # an empty axis has no max; there is nothing to normalise
-            return as_floating(a).copy()
+            return a.copy()
         exps = np.exp(a - a.max(axis=self.axis, keepdims=True))
         exps /= exps.sum(axis=self.axis, keepdims=True)
         return exps
@@ -223,8 +227,10 @@ class LogSoftmax(AlongAxis):
     spelling = "{0}.log_softmax({params})"
 
     def forward(self, a):
+        a = as_floating(a)
+        axis_index(self.axis, a.ndim)
         if not a.size:  # an empty axis has no max; there is nothing to normalise
-            return as_floating(a).copy()
+            return a.copy()
         shifted = a - a.max(axis=self.axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
 

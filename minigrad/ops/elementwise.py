@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.checks import check_number
 from minigrad.ops.base import Op, OpError, as_floating, onnx_node
 
 
@@ -58,7 +59,7 @@ class Div(Op):
     spelling = "{0} / {1}"
 
     def forward(self, a, b):
-        return a / b
+        return as_floating(a) / as_floating(b)
 
     def backward(self, grad, out, a, b):
         grad_a = grad / b
@@ -127,7 +128,7 @@ class Exp(Op):
     spelling = "{0}.exp()"
 
     def forward(self, a):
-        return np.exp(a)
+        return np.exp(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad * out,)
@@ -139,7 +140,7 @@ class Log(Op):
     spelling = "{0}.log()"
 
     def forward(self, a):
-        return np.log(a)
+        return np.log(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad / a,)
@@ -151,7 +152,7 @@ class Sqrt(Op):
     spelling = "{0}.sqrt()"
 
     def forward(self, a):
-        return np.sqrt(a)
+        return np.sqrt(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad / (out * 2),)
@@ -329,7 +330,13 @@ class Clip(Op):
     high: float | None = None
 
     def forward(self, a):
-        return np.clip(a, self.low, self.high)
+        for name, bound in (("low", self.low), ("high", self.high)):
+            if bound is not None:
+                check_number(self.name, name, bound)
+        whole = all(
+            bound is None or isinstance(bound, (int, np.integer)) for bound in (self.low, self.high)
+        )
+        return np.clip(a if whole else as_floating(a), self.low, self.high)
 
     def backward(self, grad, out, a):
         a = self.inputs[0].data  # the mask is a constant, also when the backward is recorded

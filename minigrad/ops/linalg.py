@@ -164,6 +164,11 @@ class Einsum(Op):
     subscripts: str = ""
 
     def forward(self, *arrays):
+        if not isinstance(self.subscripts, str):
+            raise OpError(
+                f"einsum: subscripts must be a string such as 'ij,jk->ik', "
+                f"got {self.subscripts!r:.40}"
+            )
         terms, output = self.explicit([a.ndim for a in arrays])
         return np.einsum(f"{','.join(terms)}->{output}", *arrays, optimize=len(arrays) > 2)
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.activations import LogSoftmax, Sigmoid, Softmax
-from minigrad.ops.base import Op, OpError, as_floating
+from minigrad.ops.base import Op, OpError, as_floating, is_whole
 from minigrad.ops.elementwise import Clip
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -36,7 +36,7 @@ class MeanSquaredError(Op):
 
     def forward(self, y, target):
         check_reduction(self.name, self.reduction, REDUCTIONS)
-        diff = as_floating(y - target)
+        diff = as_floating(y) - as_floating(target)  # uint8 would wrap below 0
         if self.reduction == "none":
             return 0.5 * (diff * diff).sum(axis=tuple(range(1, diff.ndim)))
         total = np.asarray(0.5 * np.vdot(diff, diff), dtype=diff.dtype)
@@ -70,6 +70,8 @@ def check_labels(
     other than `ignore_index`, which marks an example to leave out."""
     allowed = ""
     if ignore_index is not None:
+        if not is_whole(ignore_index):
+            raise OpError(f"{op_name}: ignore_index must be an int label, got {ignore_index!r:.40}")
         labels = labels[labels != ignore_index]
         allowed = f" (or be the ignore_index, {ignore_index})"
     # As unsigned numbers negative labels are huge, so one max() checks both ends.
@@ -293,12 +295,12 @@ class SoftmaxCrossEntropy(Op):
             check_labels(self.name, target, logits.shape[1])  # checked here for replay too
             losses = np.log(sums[:, 0]) - shifted[np.arange(len(target)), target]
         else:
-            losses = -(target * (shifted - np.log(sums))).sum(axis=1)
+            losses = -(as_floating(target) * (shifted - np.log(sums))).sum(axis=1)
         if self.reduction == "mean":
             return np.asarray(losses.sum() / len(losses), dtype=logits.dtype)
         if self.reduction == "sum":
             return np.asarray(losses.sum(), dtype=logits.dtype)
-        return losses
+        return losses.astype(logits.dtype, copy=False)
 
     def backward(self, grad, out, logits, target):
         probs = Softmax.record(self.saved, logits, axis=1)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ class Reduction(Op, register=False):
     """An op that reduces over `axis` (None: all axes), keeping them as 1s if asked."""
 
     params = ("axis", "keepdims")
+    flags = ("keepdims",)
     axis: Any = None
     keepdims: bool = False
 
@@ -51,7 +53,7 @@ class Mean(Reduction):
     spelling = "{0}.mean({params})"
 
     def forward(self, a):
-        return a.mean(axis=self.axis, keepdims=self.keepdims)
+        return as_floating(a).mean(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad, out, a):
         count = a.size // max(out.size, 1)
@@ -105,7 +107,8 @@ class Var(Reduction):
 
     def backward(self, grad, out, a):
         deviation = a - a.mean(axis=self.axis, keepdims=True)
-        scale = 2 / (reduced_count(a.shape, self.axis) - self.ddof)
+        freedom = reduced_count(a.shape, self.axis) - self.ddof
+        scale = 2 / freedom if freedom > 0 else math.inf  # NaN, as the forward's answer
         return (spread(grad, a.shape, self.axis, self.keepdims) * deviation * scale,)
 
     @classmethod

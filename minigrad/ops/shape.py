@@ -7,7 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import ExportError, Op, OpError, normalize_axes, unbroadcast
+from minigrad.ops.base import (
+    ExportError,
+    Op,
+    OpError,
+    axis_index,
+    is_whole,
+    normalize_axes,
+    unbroadcast,
+)
 
 
 class Reshape(Op):
@@ -41,7 +49,7 @@ class Flatten(Op):
     start_axis: int = 0
 
     def forward(self, a):
-        if not -a.ndim <= self.start_axis < max(a.ndim, 1):
+        if not is_whole(self.start_axis) or not -a.ndim <= self.start_axis < max(a.ndim, 1):
             raise OpError(
                 f"flatten: start_axis {self.start_axis} is out of range for an input of "
                 f"shape {a.shape}; it must lie in {-a.ndim}..{max(a.ndim - 1, 0)}"
@@ -72,7 +80,12 @@ class Transpose(Op):
     def forward(self, a):
         # Negative axes count from the end; backward inverts the permutation, so it needs
         # them counted from the start.
-        axes = tuple(int(axis) % a.ndim if a.ndim else axis for axis in self.axes)
+        if len(self.axes) != a.ndim:
+            raise OpError(
+                f"transpose: axes {tuple(self.axes)} are not a permutation of the "
+                f"{a.ndim} axes of an input of shape {a.shape}"
+            )
+        axes = tuple(axis_index(axis, a.ndim) for axis in self.axes)
         if sorted(axes) != list(range(a.ndim)):
             raise OpError(
                 f"transpose: axes {tuple(self.axes)} are not a permutation of the "
@@ -256,8 +269,8 @@ class Squeeze(Op):
 
     def forward(self, a):
         if self.axis is not None:
-            for axis in (self.axis,) if isinstance(self.axis, (int, np.integer)) else self.axis:
-                if not -a.ndim <= axis < a.ndim:
+            for axis in (self.axis,) if is_whole(self.axis) else self.axis:
+                if not is_whole(axis) or not -a.ndim <= axis < a.ndim:
                     raise OpError(
                         f"squeeze: axis {axis} is out of range for an input of shape {a.shape}; "
                         f"it must lie in {-a.ndim}..{a.ndim - 1}"
@@ -295,7 +308,7 @@ class Unsqueeze(Op):
     axis: int = 0
 
     def forward(self, a):
-        if not isinstance(self.axis, (int, np.integer)) or not -a.ndim - 1 <= self.axis <= a.ndim:
+        if not is_whole(self.axis) or not -a.ndim - 1 <= self.axis <= a.ndim:
             raise OpError(
                 f"unsqueeze: axis must be an int in {-a.ndim - 1}..{a.ndim} for an input of "
                 f"shape {a.shape}, got {self.axis!r}"
@@ -324,7 +337,7 @@ class Repeat(Op):
     axis: int | None = None
 
     def forward(self, a):
-        if not isinstance(self.repeats, (int, np.integer)) or self.repeats < 0:
+        if not is_whole(self.repeats) or self.repeats < 0:
             raise OpError(f"repeat: repeats must be an int of 0 or more, got {self.repeats!r}")
         return np.repeat(a, self.repeats, axis=self.axis)
 
@@ -356,7 +369,7 @@ class Tile(Op):
 
     def forward(self, a):
         reps = self.aligned(a.shape)[0]
-        if any(not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
+        if any(not is_whole(r) or r < 0 for r in reps):
             raise OpError(f"tile: reps must be ints of 0 or more, got {self.reps!r}")
         return np.tile(a, reps)
 

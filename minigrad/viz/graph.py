@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minigrad.checks import check_flag
 from minigrad.files import atomic_path
 from minigrad.graph import topological_order
 from minigrad.ops import Op
 from minigrad.tensor import Tensor
 from minigrad.viz import labels
+from minigrad.viz.trace import BackwardTrace
 
 if TYPE_CHECKING:
     import graphviz
-
-    from minigrad.viz.trace import BackwardTrace
 
 FONT = "Helvetica,Arial,sans-serif"
 FORMATS = ("svg", "png", "pdf")
@@ -554,6 +554,38 @@ def digraph(
 
 
 # ----- public API ------------------------------------------------------------------------
+RANKDIRS = ("LR", "RL", "TB", "BT")
+
+
+def check_options(
+    show_values: Any,
+    show_grads: Any,
+    collapse: Any,
+    show_legend: Any,
+    checks: Any,
+    trace: Any,
+    rankdir: Any,
+) -> None:
+    """Refuse options of the wrong kind before anything is drawn: a string flag is
+    truthy, and a wrong `checks` or `trace` would fail deep inside with no name."""
+    flags = {"show_values": show_values, "show_grads": show_grads, "collapse": collapse}
+    for name, value in {**flags, "show_legend": show_legend}.items():
+        check_flag("to_dot", name, value)
+    if checks is not None and (
+        isinstance(checks, (str, bytes))
+        or not isinstance(checks, Iterable)
+        or not all(hasattr(check, "op") and hasattr(check, "passed") for check in checks)
+    ):
+        raise TypeError(
+            f"to_dot: checks must be a list of node checks (each with .op and .passed), as "
+            f"check_nodes or locate_gradient_errors return, got {checks!r:.60}"
+        )
+    if trace is not None and not isinstance(trace, BackwardTrace):
+        raise TypeError(f"to_dot: trace must be what trace_backward returns, got {trace!r:.60}")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"to_dot: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+
+
 def to_dot(
     *outputs: Tensor,
     show_values: bool = False,
@@ -580,6 +612,9 @@ def to_dot(
     for output in outputs:
         if not isinstance(output, Tensor):
             raise TypeError(f"to_dot: expected Tensors, got {type(output).__name__}")
+    if isinstance(checks, Iterable) and not isinstance(checks, (str, bytes)):
+        checks = list(checks)  # read twice: checked here, used by build
+    check_options(show_values, show_grads, collapse, show_legend, checks, trace, rankdir)
     nodes, edges = build(outputs, show_values, show_grads, checks, trace)
     if collapse:
         nodes, edges = collapse_modules(nodes, edges, show_grads)
