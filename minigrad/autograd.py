@@ -262,9 +262,10 @@ def add_to_leaves(leaves: LeafGradients) -> None:
 def check_modes(caller: str, retain_graph: Any, create_graph: Any) -> None:
     """retain_graph is None, True or False and create_graph True or False: a string
     such as "no" would silently mean True."""
-    if retain_graph is not None:
+    if retain_graph is not None and retain_graph is not True and retain_graph is not False:
         check_flag(caller, "retain_graph", retain_graph)
-    check_flag(caller, "create_graph", create_graph)
+    if create_graph is not False and create_graph is not True:  # no call on every backward
+        check_flag(caller, "create_graph", create_graph)
 
 
 def backpropagate(

@@ -150,8 +150,9 @@ class Op:
         op = cls.__new__(cls)  # what __init__ does, minus a call: this runs for every op
         if params:
             for flag in cls.flags:
-                if flag in params:
-                    check_flag(cls.name, flag, params[flag])
+                value = params.get(flag, False)
+                if value is not False and value is not True:
+                    check_flag(cls.name, flag, value)
             op.__dict__.update(params)
             op.arguments = params
         try:
