@@ -404,9 +404,10 @@ def test_the_op_refuses_what_the_function_would_have_normalised():
 
 
 # ----- the benchmark's sides compute the same thing ------------------------------------------
-def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch):
+@pytest.mark.parametrize("net", ["SIMPLE", "DEEP"])
+def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch, net):
     """benchmarks/conv.py times minigrad and the book's im2col in NumPy (and PyTorch, which
-    it checks itself: torch.optim takes seconds to import) on one SimpleConvNet: from the
+    it checks itself: torch.optim takes seconds to import) on the book's conv nets: from the
     same weights and batches, their losses agree step by step."""
     from benchmarks import conv as benchmark
     from benchmarks import conv_reference
@@ -414,12 +415,13 @@ def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch):
     monkeypatch.setattr(benchmark, "BATCH", 8)  # the same steps on smaller batches
     x = RNG.random((16, 1, 28, 28), dtype=np.float32)
     t = RNG.integers(0, 10, 16)
-    params = conv_reference.make_params(seed=0)
+    net = getattr(conv_reference, net)
+    params = conv_reference.make_params(seed=0, net=net)
     sides = [
-        benchmark.minigrad_side(params, x, t),
-        benchmark.minigrad_side(params, x, t, F.conv2d_composed),
-        benchmark.replayed_side(params, x, t),
-        benchmark.numpy_side(params, x, t),
+        benchmark.minigrad_side(net, params, x, t),
+        benchmark.minigrad_side(net, params, x, t, F.conv2d_composed),
+        benchmark.replayed_side(net, params, x, t),
+        benchmark.numpy_side(net, params, x, t),
     ]
     for batch in (0, 1, 0, 1):  # replay traces two steps, then replays
         losses = [step(batch) for step in sides]
@@ -429,4 +431,5 @@ def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch):
 def test_the_books_conv_layers_in_numpy_match_central_differences():
     from benchmarks import conv_reference
 
-    conv_reference.check_gradients()
+    conv_reference.check_gradients(conv_reference.SIMPLE)
+    conv_reference.check_gradients(conv_reference.DEEP)
