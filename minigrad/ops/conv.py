@@ -22,9 +22,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from minigrad.ops.base import Op, OpError, as_floating
-from minigrad.ops.shape import BroadcastTo, IndexAdd
+from minigrad.ops.shape import BroadcastTo, Concatenate, IndexAdd
 
 Pair = tuple[int, int]
+COLUMNS_BYTES = 2**20  # columns made a slice of images at a time: of 256 KB to 8 MB, 1 MB ran fastest here
 
 
 def as_pair(value: Any, what: str, op: str, smallest: int) -> Pair:
@@ -107,6 +108,14 @@ class Window:
             "padding": self.padding,
             "dilation": self.dilation,
         }
+
+    def batches(self, n: int, rows: int, dtype: np.dtype) -> list[slice]:
+        """Slices of a batch of n images whose columns (`rows` per output position) take
+        about COLUMNS_BYTES each; at least one slice, of one image at least. A convolution
+        makes and uses the columns slice by slice, so they stay in cache between im2col
+        and the GEMM, and a step never holds more than one slice of them."""
+        size = max(1, COLUMNS_BYTES // max(1, rows * self.positions * np.dtype(dtype).itemsize))
+        return [slice(start, start + size) for start in range(0, max(n, 1), size)]
 
     @property
     def padded(self) -> Pair:
@@ -270,12 +279,14 @@ class Conv2d(Op):
 
     def forward(self, x, weight, bias):
         window = self.window(x.shape, weight.shape, bias.shape)
-        columns = image_columns(as_floating(x), window)
-        self.saved = columns  # the weight's gradient needs them; the engine releases them
+        x, weight = as_floating(x), as_floating(weight)
         n, filters, groups = x.shape[0], weight.shape[0], self.groups
         rows = weight.shape[1] * window.area
-        grouped = columns.reshape(n, groups, rows, window.positions)
-        out = as_floating(weight).reshape(groups, filters // groups, rows) @ grouped
+        grouped_weight = weight.reshape(groups, filters // groups, rows)
+        out = np.empty((n, groups, filters // groups, window.positions), np.result_type(x, weight))
+        for images in window.batches(n, groups * rows, out.dtype):  # see `batches`
+            columns = image_columns(x[images], window).reshape(-1, groups, rows, window.positions)
+            np.matmul(grouped_weight, columns, out=out[images])
         out = out.reshape(n, filters, *window.output)
         if bias.any():
             out += bias.reshape(filters, 1, 1)
@@ -283,23 +294,37 @@ class Conv2d(Op):
 
     def backward(self, grad, out, x, weight, bias):
         window = self.window(x.shape, weight.shape, bias.shape)
-        n, filters, groups = grad.shape[0], grad.shape[1], self.groups
-        rows = weight.shape[1] * window.area
-        grad_rows = grad.reshape(n, groups, filters // groups, window.positions)
+        batches = window.batches(x.shape[0], x.shape[1] * window.area, grad.dtype)
         grad_x = grad_weight = grad_bias = None
         if self.inputs[0].requires_grad:
-            grouped_weight = weight.reshape(groups, filters // groups, rows)
-            grad_columns = grouped_weight.mT @ grad_rows  # (N, groups, rows, OH*OW)
-            grad_columns = grad_columns.reshape(n, groups * rows, window.positions)
-            grad_x = Col2im.call(grad_columns, output_size=window.image, **window.params())
+            parts = [self.images_grad(grad[images], weight, window) for images in batches]
+            grad_x = parts[0] if len(parts) == 1 else Concatenate.call(*parts, axis=0)
         if self.inputs[1].requires_grad:
-            # The forward's columns: an array here, a node of x under create_graph.
-            columns = Im2col.record(self.saved, x, **window.params())
-            grouped = columns.reshape(n, groups, rows, window.positions)
-            grad_weight = (grad_rows @ grouped.mT).sum(axis=0).reshape(weight.shape)
+            grad_weight = sum(self.weight_grad(grad[b], x[b], weight, window) for b in batches)
         if self.inputs[2].requires_grad:
             grad_bias = grad.sum(axis=(0, 2, 3))
         return grad_x, grad_weight, grad_bias
+
+    def images_grad(self, grad, weight, window):
+        """The images' gradient: the weight's transpose times the output's gradient, as
+        columns, added back into images (col2im)."""
+        n, filters, groups = grad.shape[0], grad.shape[1], self.groups
+        rows = weight.shape[1] * window.area
+        grad_rows = grad.reshape(n, groups, filters // groups, window.positions)
+        grouped_weight = weight.reshape(groups, filters // groups, rows)
+        grad_columns = grouped_weight.mT @ grad_rows  # (N, groups, rows, OH*OW)
+        grad_columns = grad_columns.reshape(n, groups * rows, window.positions)
+        return Col2im.call(grad_columns, output_size=window.image, **window.params())
+
+    def weight_grad(self, grad, x, weight, window):
+        """The weight's gradient: the output's gradient times the forward's columns, made
+        again here (keeping them would hold KH*KW copies of the images until backward)."""
+        n, filters, groups = grad.shape[0], grad.shape[1], self.groups
+        rows = weight.shape[1] * window.area
+        grad_rows = grad.reshape(n, groups, filters // groups, window.positions)
+        columns = Im2col.call(x, **window.params())
+        grouped = columns.reshape(n, groups, rows, window.positions)
+        return (grad_rows @ grouped.mT).sum(axis=0).reshape(weight.shape)
 
     @classmethod
     def draw_arguments(cls, case):
