@@ -14,6 +14,7 @@ Pooling runs over the kernel's KH*KW offsets, each a strided view of the padded 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from math import isqrt
 from typing import Any
@@ -23,9 +24,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from minigrad.ops.base import Op, OpError, as_floating
 from minigrad.ops.shape import BroadcastTo, Concatenate, IndexAdd
+from minigrad.tensor import Tensor
 
 Pair = tuple[int, int]
-COLUMNS_BYTES = 2**20  # columns made a slice of images at a time: of 256 KB to 8 MB, 1 MB ran fastest here
+COLUMNS_BYTES = (
+    2**20
+)  # columns made a slice of images at a time: of 256 KB to 8 MB, 1 MB ran fastest here
 
 
 def as_pair(value: Any, what: str, op: str, smallest: int) -> Pair:
@@ -297,8 +301,8 @@ class Conv2d(Op):
         batches = window.batches(x.shape[0], x.shape[1] * window.area, grad.dtype)
         grad_x = grad_weight = grad_bias = None
         if self.inputs[0].requires_grad:
-            parts = [self.images_grad(grad[images], weight, window) for images in batches]
-            grad_x = parts[0] if len(parts) == 1 else Concatenate.call(*parts, axis=0)
+            parts = (self.images_grad(grad[images], weight, window) for images in batches)
+            grad_x = joined(parts, batches, x.shape[0])
         if self.inputs[1].requires_grad:
             grad_weight = sum(self.weight_grad(grad[b], x[b], weight, window) for b in batches)
         if self.inputs[2].requires_grad:
@@ -341,6 +345,22 @@ class Conv2d(Op):
         bias = case.operand(2, lambda v: v.shape == (filters,), (filters,))
         case.params.update(params, groups=groups)
         return [x, weight, bias]
+
+
+def joined(parts: Iterator[Any], batches: list[slice], n: int) -> Any:
+    """The parts of a batch of n, one per slice in `batches`, as one batch: an array filled
+    slice by slice, so that each part is freed as the next one comes (rather than all of
+    them living beside their concatenation), or, under create_graph, their concatenation."""
+    first = next(parts)
+    if len(batches) == 1:
+        return first
+    if isinstance(first, Tensor):
+        return Concatenate.apply(first, *parts, axis=0)
+    whole = np.empty((n, *first.shape[1:]), first.dtype)
+    whole[batches[0]] = first
+    for images, part in zip(batches[1:], parts):
+        whole[images] = part
+    return whole
 
 
 def check_conv_shapes(
