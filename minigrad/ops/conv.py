@@ -27,9 +27,9 @@ from minigrad.ops.shape import BroadcastTo, Concatenate, IndexAdd
 from minigrad.tensor import Tensor
 
 Pair = tuple[int, int]
-COLUMNS_BYTES = (
-    2**20
-)  # columns made a slice of images at a time: of 256 KB to 8 MB, 1 MB ran fastest here
+# Convolutions make their columns a slice of images at a time, about this many bytes: of
+# 512 KB to 4 MB (and all at once), 2 MB ran fastest on this 2-core machine.
+COLUMNS_BYTES = 2**21
 
 
 def as_pair(value: Any, what: str, op: str, smallest: int) -> Pair:
@@ -436,9 +436,11 @@ class MaxPool2d(Pool2d):
     def forward(self, x):
         window = self.window(x.shape)
         views = window.offsets(window.pad(as_floating(x), fill=-np.inf))
-        out = views[0].copy()
+        out, contiguous = views[0].copy(), np.empty_like(views[0])
         winner = np.zeros(out.shape, np.min_scalar_type(-window.area))  # a kernel offset
         for offset, view in enumerate(views[1:], start=1):
+            np.copyto(contiguous, view)  # read once strided: compared and maxed, twice faster
+            view = contiguous
             later_and_larger = view > out  # strictly: a tie keeps the first
             winner += later_and_larger * (offset - winner)  # arithmetic beats np.where here
             np.maximum(out, view, out=out)
