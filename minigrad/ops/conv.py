@@ -149,6 +149,31 @@ class Window:
             for j in range(self.kernel[1])
         ]
 
+    def widened(self, outputs: np.ndarray) -> np.ndarray:
+        """Outputs (N, F, OH, OW) with zero columns on the right, as wide as the padded
+        input: the rows `wide_column_sums` takes."""
+        wide = np.zeros((*outputs.shape[:3], self.padded[1]), outputs.dtype)
+        wide[..., : self.output[1]] = outputs
+        return wide
+
+    def wide_column_sums(self, columns: np.ndarray) -> np.ndarray:
+        """col2im for stride 1 from columns (N, C*KH*KW, OH*W_padded) computed on widened
+        rows: each kernel offset's block then lands on one contiguous run of the flattened
+        padded images (the zero columns fall where they add nothing), so each offset is one
+        long add instead of OH short ones."""
+        n, rows, run = columns.shape
+        (height, width), (top, left) = self.image, self.padding
+        (tall, wide), (down, across) = self.padded, self.dilation
+        length = tall * wide + across * (self.kernel[1] - 1)  # the last offset's run ends here
+        flat = np.zeros((n, rows // self.area, length), columns.dtype)
+        blocks = columns.reshape(n, rows // self.area, self.area, run)
+        for offset in range(self.area):
+            i, j = divmod(offset, self.kernel[1])
+            start = i * down * wide + j * across
+            flat[:, :, start : start + run] += blocks[:, :, offset]
+        padded = flat[:, :, : tall * wide].reshape(n, rows // self.area, tall, wide)
+        return padded[:, :, top : top + height, left : left + width]
+
 
 def _spans(kernel: Pair, dilation: Pair) -> list[int]:
     """How many rows and columns a dilated kernel covers."""
@@ -314,8 +339,13 @@ class Conv2d(Op):
         columns, added back into images (col2im)."""
         n, filters, groups = grad.shape[0], grad.shape[1], self.groups
         rows = weight.shape[1] * window.area
-        grad_rows = grad.reshape(n, groups, filters // groups, window.positions)
         grouped_weight = weight.reshape(groups, filters // groups, rows)
+        if window.stride == (1, 1) and isinstance(grad, np.ndarray):  # not under create_graph
+            run = window.output[0] * window.padded[1]  # output rows as wide as the padded input
+            grad_rows = window.widened(grad).reshape(n, groups, filters // groups, run)
+            grad_columns = grouped_weight.mT @ grad_rows  # (N, groups, rows, run)
+            return window.wide_column_sums(grad_columns.reshape(n, groups * rows, run))
+        grad_rows = grad.reshape(n, groups, filters // groups, window.positions)
         grad_columns = grouped_weight.mT @ grad_rows  # (N, groups, rows, OH*OW)
         grad_columns = grad_columns.reshape(n, groups * rows, window.positions)
         return Col2im.call(grad_columns, output_size=window.image, **window.params())
