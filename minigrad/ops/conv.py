@@ -6,7 +6,9 @@ kernel offset (i, j), one column per output position. A convolution is then one 
 weight.reshape(F, C*KH*KW) @ columns, batched over the images (NumPy calls one GEMM per
 image), and its result (N, F, OH*OW) already is the (N, F, OH, OW) output: no transpose.
 `col2im` (PyTorch's `fold`) adds columns back into images; the two are each other's
-backward, so a convolution's gradient can be differentiated again.
+backward, so a convolution's gradient can be differentiated again. `conv2d` makes its
+columns a few images at a time (about COLUMNS_BYTES each), so they stay in cache between
+im2col and the GEMM and a training step never holds all of them.
 
 Pooling runs over the kernel's KH*KW offsets, each a strided view of the padded input
 (no Python loop over pixels), and so does `col2im`.
@@ -286,8 +288,9 @@ class Col2im(Op):
 class Conv2d(Op):
     """Cross-correlation of images x (N, C, H, W) with filters weight (F, C/groups, KH,
     KW), plus bias (F,): PyTorch's and the book's layout. Fused: im2col, then one matmul
-    over the batch (a GEMM per image, and per group); backward reuses the forward's
-    columns for the weight's gradient.
+    (a GEMM per image, and per group), a slice of the batch at a time (`Window.batches`):
+    only one slice's columns exist at once, and backward makes them again for the
+    weight's gradient rather than keeping KH*KW copies of the images until then.
 
     The bias is an input, as linear's is; `F.conv2d` without one passes zeros, which the
     forward skips adding.
@@ -481,16 +484,18 @@ class MaxPool2d(Pool2d):
         window = self.window(x.shape)
         n, c = x.shape[:2]
         (height, width), (top, left) = window.padded, window.padding
-        corners = (  # each window's corner in the flattened padded input
-            np.arange(n * c).reshape(n, c, 1, 1) * (height * width)
-            + (np.arange(window.output[0]) * (window.stride[0] * width)).reshape(-1, 1)
-            + np.arange(window.output[1]) * window.stride[1]
+        whole = n * c * height * width  # int32 indices where they fit: half the memory traffic
+        index = np.int32 if whole < 2**31 else np.intp
+        within = (  # each window's corner within an image
+            (np.arange(window.output[0], dtype=index) * (window.stride[0] * width))[:, None]
+            + np.arange(window.output[1], dtype=index) * window.stride[1]
         )
-        rows, columns = np.divmod(np.arange(window.area), window.kernel[1])
+        corners = np.arange(n * c, dtype=index).reshape(n, c, 1, 1) * (height * width) + within
+        rows, columns = np.divmod(np.arange(window.area, dtype=index), window.kernel[1])
         winners = corners + (rows * width + columns)[self.saved]
         spread = IndexAdd.call(
             grad.reshape(grad.size),
-            shape=(n * c * height * width,),
+            shape=(whole,),
             index=winners.reshape(grad.size),
         ).reshape(n, c, height, width)
         if top or left:
