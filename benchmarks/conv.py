@@ -21,8 +21,8 @@ on both sides instead of staying in malloc's heap and hiding the next step's pea
 Inference: SimpleConvNet's scores for the 10,000 test digits in batches of 1,000, without
 recording a graph. Run from the repository root:
 
-    python -m benchmarks.conv                        # about two minutes on 2 cores
-    python -m benchmarks.conv --rounds 5 --steps 5 --skip-memory
+    python -m benchmarks.conv                        # 3-10 minutes on 2 shared cores
+    python -m benchmarks.conv --rounds 3 --steps 3 --inference-rounds 1 --skip-memory
 """
 
 from __future__ import annotations
@@ -364,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per side")
     parser.add_argument("--steps", type=int, default=5, help="training steps per round")
+    parser.add_argument("--inference-rounds", type=int, default=3, help="of 10,000 digits")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-of", choices=MEMORY_SIDES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -380,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for net in (ref.SIMPLE, ref.DEEP):
         train(net, x, t, with_torch, args.rounds, args.steps)
-    inference(with_torch, args.rounds)
+    inference(with_torch, args.inference_rounds)
     if not args.skip_memory:
         memory(MEMORY_SIDES if with_torch else ("minigrad",))
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
