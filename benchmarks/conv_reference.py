@@ -1,14 +1,17 @@
-"""The book's SimpleConvNet (chapter 7) written out in NumPy, layer by layer, with its
-im2col: what `benchmarks/conv.py` times minigrad against.
+"""The book's conv nets (chapter 7's SimpleConvNet, chapter 8's DeepConvNet) written out in
+NumPy, layer by layer, with its im2col: what `benchmarks/conv.py` times minigrad against.
 
-As in the book: `im2col` copies one kernel offset at a time into columns laid out
-(N*OH*OW, C*FH*FW), the convolution is `columns @ W.reshape(FN, -1).T` followed by a
-transpose back to (N, FN, OH, OW), pooling takes the argmax of each window's row of
-columns, and its backward scatters into such rows and adds them back with `col2im`. Where
-the book's code is slow for no reason of method it is not copied: arrays keep the input's
-dtype (the book's `np.zeros` makes float64 columns), relu uses np.maximum instead of boolean
-indexing, pooling reads each window's maximum at its argmax instead of reducing twice, and
-the images' gradient is not computed (the book's Convolution always does).
+A net is a list of layers, `SIMPLE` and `DEEP` below, which the benchmark also runs in
+minigrad and PyTorch. As in the book: `im2col` copies one kernel offset at a time into
+columns laid out (N*OH*OW, C*FH*FW), the convolution is `columns @ W.reshape(FN, -1).T`
+followed by a transpose back to (N, FN, OH, OW), pooling takes the argmax of each window's
+row of columns, and its backward scatters into such rows and adds them back with `col2im`.
+Where the book's code is slow for no reason of method it is not copied: arrays keep the
+input's dtype (the book's `np.zeros` makes float64 columns), relu uses np.maximum instead of
+boolean indexing, pooling reads each window's maximum at its argmax instead of reducing
+twice, and the images' gradient is not computed (the book's Convolution always does).
+DeepConvNet's dropout is left out on every side: a fixed mask would cost a multiply, and a
+random one would make the sides take different steps.
 Adam is PyTorch's (and minigrad's) formula, so all sides take the same steps.
 
 Run this file to check its gradients against central differences in float64.
@@ -17,104 +20,211 @@ Run this file to check its gradients against central differences in float64.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 Params = dict[str, np.ndarray]
-FILTERS, KERNEL, HIDDEN, CLASSES, POOL = 30, 5, 100, 10, 2
+POOL, CLASSES = 2, 10
 
 
-def make_params(seed: int, dtype: type[np.floating] = np.float32) -> Params:
-    """The book's SimpleConvNet weights: normal with std 0.01 (weight_init_std), zero
-    biases; W2 and W3 are (in, out), as its Affine layers take them."""
+@dataclass(frozen=True)
+class Net:
+    """A stack of layers on 1x28x28 images: ("conv", filters, kernel, padding), ("relu",),
+    ("pool",) for 2x2 max pooling, ("affine", outputs). Weights are numbered W1, b1, W2, ...
+    in order; `he` draws them with the book's He init (std sqrt(2 / fan-in)), else with
+    std 0.01 (its weight_init_std)."""
+
+    name: str
+    layers: tuple[tuple[Any, ...], ...]
+    he: bool
+
+    def weighted(self) -> list[str]:
+        """The number of each conv and affine layer's weights, in order."""
+        found = [layer for layer in self.layers if layer[0] in ("conv", "affine")]
+        return [str(number) for number in range(1, len(found) + 1)]
+
+    def inputs(self) -> list[tuple[tuple[Any, ...], tuple[int, ...]]]:
+        """Each layer with the shape (C, H, W) or (features,) of one image it takes."""
+        shape: tuple[int, ...] = (1, 28, 28)
+        found = []
+        for layer in self.layers:
+            found.append((layer, shape))
+            if layer[0] == "conv":
+                _, filters, kernel, padding = layer
+                side = shape[1] + 2 * padding - kernel + 1
+                shape = (filters, side, side)
+            elif layer[0] == "pool":
+                shape = (shape[0], shape[1] // POOL, shape[2] // POOL)
+            elif layer[0] == "affine":
+                shape = (layer[1],)
+        return found
+
+
+SIMPLE = Net(
+    "SimpleConvNet",
+    (("conv", 30, 5, 0), ("relu",), ("pool",), ("affine", 100), ("relu",), ("affine", CLASSES)),
+    he=False,
+)
+DEEP = Net(
+    "DeepConvNet",
+    (
+        *(("conv", 16, 3, 1), ("relu",), ("conv", 16, 3, 1), ("relu",), ("pool",)),
+        *(("conv", 32, 3, 1), ("relu",), ("conv", 32, 3, 2), ("relu",), ("pool",)),
+        *(("conv", 64, 3, 1), ("relu",), ("conv", 64, 3, 1), ("relu",), ("pool",)),
+        *(("affine", 50), ("relu",), ("affine", CLASSES)),
+    ),
+    he=True,
+)
+
+
+def make_params(seed: int, net: Net = SIMPLE, dtype: type[np.floating] = np.float32) -> Params:
+    """The net's initial weights and zero biases; affine weights are (in, out), as the
+    book's Affine layers take them."""
     rng = np.random.default_rng(seed)
-    side = (28 - KERNEL + 1) // POOL
-    shapes = {
-        "W1": (FILTERS, 1, KERNEL, KERNEL),
-        "W2": (FILTERS * side * side, HIDDEN),
-        "W3": (HIDDEN, CLASSES),
-    }
     params = {}
-    for layer, shape in enumerate(shapes.values(), start=1):
-        params[f"W{layer}"] = (0.01 * rng.standard_normal(shape)).astype(dtype)
-        params[f"b{layer}"] = np.zeros(shape[0] if layer == 1 else shape[1], dtype)
+    weighted = [(layer, shape) for layer, shape in net.inputs() if layer[0] in ("conv", "affine")]
+    for number, (layer, shape) in zip(net.weighted(), weighted):
+        if layer[0] == "conv":
+            weight, fan_in = (layer[1], shape[0], layer[2], layer[2]), shape[0] * layer[2] ** 2
+        else:
+            weight, fan_in = (math.prod(shape), layer[1]), math.prod(shape)
+        std = math.sqrt(2 / fan_in) if net.he else 0.01
+        params[f"W{number}"] = (std * rng.standard_normal(weight)).astype(dtype)
+        params[f"b{number}"] = np.zeros(layer[1], dtype)
     return params
 
 
-def im2col(images: np.ndarray, filter_h: int, filter_w: int, stride: int = 1) -> np.ndarray:
-    """(N, C, H, W) to columns (N*OH*OW, C*FH*FW), one kernel offset at a time (no padding)."""
+def im2col(images: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0):
+    """(N, C, H, W) to columns (N*OH*OW, C*FH*FW), one kernel offset at a time."""
     n, c, height, width = images.shape
-    out_h, out_w = (height - filter_h) // stride + 1, (width - filter_w) // stride + 1
+    out_h = (height + 2 * pad - filter_h) // stride + 1
+    out_w = (width + 2 * pad - filter_w) // stride + 1
+    padded = np.pad(images, [(0, 0), (0, 0), (pad, pad), (pad, pad)]) if pad else images
     col = np.zeros((n, c, filter_h, filter_w, out_h, out_w), images.dtype)
     for y in range(filter_h):
         for x in range(filter_w):
-            col[:, :, y, x] = images[
+            col[:, :, y, x] = padded[
                 :, :, y : y + stride * out_h : stride, x : x + stride * out_w : stride
             ]
     return col.transpose(0, 4, 5, 1, 2, 3).reshape(n * out_h * out_w, -1)
 
 
-def col2im(col: np.ndarray, shape: tuple, filter_h: int, filter_w: int, stride: int = 1):
+def col2im(col: np.ndarray, shape: tuple, filter_h: int, filter_w: int, stride=1, pad=0):
     """Columns (N*OH*OW, C*FH*FW) added back into images of `shape` (N, C, H, W)."""
     n, c, height, width = shape
-    out_h, out_w = (height - filter_h) // stride + 1, (width - filter_w) // stride + 1
+    out_h = (height + 2 * pad - filter_h) // stride + 1
+    out_w = (width + 2 * pad - filter_w) // stride + 1
     col = col.reshape(n, out_h, out_w, c, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
-    images = np.zeros((n, c, height + stride - 1, width + stride - 1), col.dtype)
+    images = np.zeros(
+        (n, c, height + 2 * pad + stride - 1, width + 2 * pad + stride - 1), col.dtype
+    )
     for y in range(filter_h):
         for x in range(filter_w):
             images[:, :, y : y + stride * out_h : stride, x : x + stride * out_w : stride] += col[
                 :, :, y, x
             ]
-    return images[:, :, :height, :width]
+    return images[:, :, pad : height + pad, pad : width + pad]
 
 
-def simple_convnet_gradients(params: Params, x: np.ndarray, t: np.ndarray) -> tuple[float, Params]:
-    """Mean softmax cross-entropy of conv 5x5 -> relu -> max pool 2 -> affine -> relu ->
-    affine on images x (N, 1, 28, 28) and integer labels t, and its gradients."""
-    n = len(x)
-    W1, b1 = params["W1"], params["b1"]
-    # Convolution.forward
-    col = im2col(x, KERNEL, KERNEL)
-    col_W = W1.reshape(FILTERS, -1).T
-    out_h = out_w = x.shape[2] - KERNEL + 1
-    conv = (col @ col_W + b1).reshape(n, out_h, out_w, -1).transpose(0, 3, 1, 2)
-    # Relu.forward
-    relu1 = np.maximum(conv, 0)
-    # Pooling.forward
-    pooled_h, pooled_w = out_h // POOL, out_w // POOL
-    pool_col = im2col(relu1, POOL, POOL, POOL).reshape(-1, POOL * POOL)
+# ----- the book's layers: forward returns what backward needs -----------------------------
+def conv_forward(x, weight, bias, padding):
+    """Convolution.forward: columns @ W.T, transposed back to (N, FN, OH, OW)."""
+    filters, _, kernel, _ = weight.shape
+    col = im2col(x, kernel, kernel, pad=padding)
+    out_side = x.shape[2] + 2 * padding - kernel + 1
+    out = (col @ weight.reshape(filters, -1).T + bias).reshape(len(x), out_side, out_side, -1)
+    return out.transpose(0, 3, 1, 2), (x.shape, col, weight, padding)
+
+
+def conv_backward(grad, saved, images_need_grad):
+    """Convolution.backward: the weights' gradients, and the images' if needed."""
+    shape, col, weight, padding = saved
+    filters, _, kernel, _ = weight.shape
+    dout = grad.transpose(0, 2, 3, 1).reshape(-1, filters)
+    grads = (dout.sum(axis=0), (col.T @ dout).transpose(1, 0).reshape(weight.shape))
+    if not images_need_grad:
+        return None, grads
+    dcol = dout @ weight.reshape(filters, -1)
+    return col2im(dcol, shape, kernel, kernel, pad=padding), grads
+
+
+def pool_forward(x):
+    """Pooling.forward: the argmax of each window's row of columns."""
+    n, c, height, width = x.shape
+    pool_col = im2col(x, POOL, POOL, POOL).reshape(-1, POOL * POOL)
     arg_max = np.argmax(pool_col, axis=1)
     pooled = pool_col[np.arange(len(pool_col)), arg_max]  # the book's np.max, without a 2nd pass
-    pooled = pooled.reshape(n, pooled_h, pooled_w, FILTERS).transpose(0, 3, 1, 2)
-    # Affine, Relu, Affine
-    flat = pooled.reshape(n, -1)
-    hidden = np.maximum(flat @ params["W2"] + params["b2"], 0)
-    logits = hidden @ params["W3"] + params["b3"]
+    pooled = pooled.reshape(n, height // POOL, width // POOL, c).transpose(0, 3, 1, 2)
+    return pooled, (x.shape, arg_max)
+
+
+def pool_backward(grad, saved):
+    """Pooling.backward: scatter into rows of columns at the argmax, then col2im."""
+    shape, arg_max = saved
+    dout = grad.transpose(0, 2, 3, 1)
+    dmax = np.zeros((dout.size, POOL * POOL), dout.dtype)
+    dmax[np.arange(arg_max.size), arg_max] = dout.reshape(-1)
+    return col2im(dmax.reshape(dout.size // shape[1], -1), shape, POOL, POOL, POOL)
+
+
+def scores(net: Net, params: Params, x: np.ndarray) -> tuple[np.ndarray, list]:
+    """The net's logits for images x (N, 1, 28, 28), and each layer's saved values."""
+    numbers = iter(net.weighted())
+    saved = []
+    for layer in net.layers:
+        if layer[0] == "conv":
+            number = next(numbers)
+            x, kept = conv_forward(x, params[f"W{number}"], params[f"b{number}"], layer[3])
+        elif layer[0] == "relu":
+            x = kept = np.maximum(x, 0)
+        elif layer[0] == "pool":
+            x, kept = pool_forward(x)
+        else:
+            number = next(numbers)
+            kept, x = x, x.reshape(len(x), -1) @ params[f"W{number}"] + params[f"b{number}"]
+        saved.append(kept)
+    return x, saved
+
+
+def gradients(net: Net, params: Params, x: np.ndarray, t: np.ndarray) -> tuple[float, Params]:
+    """Mean softmax cross-entropy of the net on images x and integer labels t, and the
+    gradients of every weight, layer by layer backwards."""
+    logits, saved = scores(net, params, x)
     # SoftmaxWithLoss
+    n = len(x)
     logits = logits - logits.max(axis=1, keepdims=True)
     exp_logits = np.exp(logits)
     sum_exp = exp_logits.sum(axis=1)
     rows = np.arange(n)
     loss = float(np.mean(np.log(sum_exp) - logits[rows, t]))
-    grad_logits = exp_logits / sum_exp[:, None]
-    grad_logits[rows, t] -= 1
-    grad_logits /= n
-    # Affine and Relu backward
-    grads = {"W3": hidden.T @ grad_logits, "b3": grad_logits.sum(axis=0)}
-    grad_hidden = (grad_logits @ params["W3"].T) * (hidden > 0)
-    grads["W2"], grads["b2"] = flat.T @ grad_hidden, grad_hidden.sum(axis=0)
-    grad_pooled = (grad_hidden @ params["W2"].T).reshape(pooled.shape)
-    # Pooling.backward
-    dout = grad_pooled.transpose(0, 2, 3, 1)
-    dmax = np.zeros((dout.size, POOL * POOL), dout.dtype)
-    dmax[np.arange(arg_max.size), arg_max] = dout.reshape(-1)
-    grad_relu1 = col2im(dmax.reshape(dout.size // FILTERS, -1), relu1.shape, POOL, POOL, POOL)
-    # Relu.backward, Convolution.backward (parameters only: the images need no gradient)
-    grad_conv = grad_relu1 * (conv > 0)
-    dout = grad_conv.transpose(0, 2, 3, 1).reshape(-1, FILTERS)
-    grads["b1"] = dout.sum(axis=0)
-    grads["W1"] = (col.T @ dout).transpose(1, 0).reshape(W1.shape)
+    grad = exp_logits / sum_exp[:, None]
+    grad[rows, t] -= 1
+    grad /= n
+    grads: Params = {}
+    numbers = reversed(net.weighted())
+    for position in reversed(range(len(net.layers))):
+        kind, kept = net.layers[position][0], saved[position]
+        if kind == "relu":
+            grad = grad * (kept > 0)
+        elif kind == "pool":
+            grad = pool_backward(grad, kept)
+        elif kind == "conv":
+            number = next(numbers)
+            grad, (grads[f"b{number}"], grads[f"W{number}"]) = conv_backward(
+                grad, kept, images_need_grad=position > 0
+            )
+        else:
+            number = next(numbers)
+            flat = kept.reshape(n, -1)
+            grads[f"W{number}"], grads[f"b{number}"] = flat.T @ grad, grad.sum(axis=0)
+            grad = (grad @ params[f"W{number}"].T).reshape(kept.shape)
     return loss, grads
+
+
+def predict(net: Net, params: Params, x: np.ndarray) -> np.ndarray:
+    return scores(net, params, x)[0]
 
 
 class Adam:
@@ -140,32 +250,33 @@ class Adam:
             params[key] -= (self.lr / (1 - self.beta1**self.step_count)) * m / denominator
 
 
-def train_step(params: Params, optimizer: Adam, x: np.ndarray, t: np.ndarray) -> float:
-    loss, grads = simple_convnet_gradients(params, x, t)
+def train_step(net: Net, params: Params, optimizer: Adam, x: np.ndarray, t: np.ndarray) -> float:
+    loss, grads = gradients(net, params, x, t)
     optimizer.update(params, grads)
     return loss
 
 
-def check_gradients() -> None:
+def check_gradients(net: Net = SIMPLE) -> None:
     """Every gradient against central differences, in float64, at a few entries each."""
     rng = np.random.default_rng(0)
-    params = make_params(seed=1, dtype=np.float64)
+    params = make_params(seed=1, net=net, dtype=np.float64)
     for key in params:
         params[key] = params[key] + 0.05 * rng.standard_normal(params[key].shape)
     x, t = rng.random((3, 1, 28, 28)), rng.integers(0, CLASSES, 3)
-    _, grads = simple_convnet_gradients(params, x, t)
+    _, grads = gradients(net, params, x, t)
     for key, grad in grads.items():
         for index in map(tuple, rng.integers(0, params[key].shape, (5, params[key].ndim))):
             saved = params[key][index]
             params[key][index] = saved + 1e-6
-            above = simple_convnet_gradients(params, x, t)[0]
+            above = gradients(net, params, x, t)[0]
             params[key][index] = saved - 1e-6
-            below = simple_convnet_gradients(params, x, t)[0]
+            below = gradients(net, params, x, t)[0]
             params[key][index] = saved
             numeric = (above - below) / 2e-6
             assert abs(numeric - grad[index]) <= 1e-6 + 1e-4 * abs(numeric), (key, index)
-    print("conv_reference: every gradient matches central differences")
+    print(f"conv_reference: every gradient of {net.name} matches central differences")
 
 
 if __name__ == "__main__":
-    check_gradients()
+    check_gradients(SIMPLE)
+    check_gradients(DEEP)

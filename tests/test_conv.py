@@ -274,6 +274,30 @@ def test_conv2d_fused_and_composed_twins_agree():
         np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-12, atol=1e-12)
 
 
+def test_conv2d_in_slices_of_the_batch_is_conv2d_in_one(monkeypatch):
+    """Big batches are convolved a few images at a time (their columns stay small): values,
+    gradients and gradients of gradients do not depend on where the batch is cut."""
+    x_shape, w_shape, stride, padding, dilation, groups = CONV_CASES["groups"]
+    arrays = conv_inputs((3, *x_shape[1:]), w_shape)
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    whole = [Tensor(a, requires_grad=True) for a in arrays]
+    upstream = RNG.standard_normal(F.conv2d(*whole, **params).shape)
+    F.conv2d(*whole, **params).backward(upstream)
+    monkeypatch.setattr(minigrad.ops.conv, "COLUMNS_BYTES", 1)  # one image per slice
+    sliced = [Tensor(a, requires_grad=True) for a in arrays]
+    out = F.conv2d(*sliced, **params)
+    out.backward(upstream)
+    np.testing.assert_allclose(out.data, F.conv2d_composed(*arrays, **params).data, rtol=1e-12)
+    for a, b in zip(sliced, whole):
+        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-12, atol=1e-12)
+
+    def conv(x, weight, bias):
+        out = F.conv2d(x, weight, bias, **params)
+        return (out * out).sum()
+
+    assert gradcheck(conv, sliced, order=2) is True
+
+
 def test_max_pool_sends_a_tie_to_the_first_largest_entry_row_by_row():
     x = Tensor(np.array([[[[1.0, 3.0, 2.0, 2.0], [3.0, 0.0, 2.0, 2.0]]]]), requires_grad=True)
     F.max_pool2d(x, 2).sum().backward()
@@ -289,17 +313,16 @@ def test_overlapping_max_windows_add_up_their_gradients():
     np.testing.assert_array_equal(x.grad.data, [[[[0, 2, 0]]]])
 
 
-def test_conv_net_stays_float32_and_releases_its_columns():
+def test_conv_net_stays_float32_and_keeps_no_columns():
     images = RNG.random((4, 1, 8, 8), dtype=np.float32)
     weight = Tensor(RNG.standard_normal((3, 1, 3, 3)).astype(np.float32), requires_grad=True)
     bias = Tensor(np.zeros(3, np.float32), requires_grad=True)
     out = F.avg_pool2d(F.max_pool2d(F.conv2d(images, weight, bias).relu(), 2), 3)
     assert out.dtype == np.float32
     conv = out.op.inputs[0].op.inputs[0].op.inputs[0].op
-    assert conv.saved.dtype == np.float32 and conv.saved.shape == (4, 9, 36)
+    assert conv.saved is None  # backward makes the columns again, a slice of images at a time
     out.sum().backward()
     assert weight.grad.dtype == np.float32 and bias.grad.dtype == np.float32
-    assert conv.saved is None
 
 
 def test_images_that_need_no_gradient_take_the_weights_dtype():
@@ -404,9 +427,10 @@ def test_the_op_refuses_what_the_function_would_have_normalised():
 
 
 # ----- the benchmark's sides compute the same thing ------------------------------------------
-def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch):
+@pytest.mark.parametrize("net", ["SIMPLE", "DEEP"])
+def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch, net):
     """benchmarks/conv.py times minigrad and the book's im2col in NumPy (and PyTorch, which
-    it checks itself: torch.optim takes seconds to import) on one SimpleConvNet: from the
+    it checks itself: torch.optim takes seconds to import) on the book's conv nets: from the
     same weights and batches, their losses agree step by step."""
     from benchmarks import conv as benchmark
     from benchmarks import conv_reference
@@ -414,12 +438,13 @@ def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch):
     monkeypatch.setattr(benchmark, "BATCH", 8)  # the same steps on smaller batches
     x = RNG.random((16, 1, 28, 28), dtype=np.float32)
     t = RNG.integers(0, 10, 16)
-    params = conv_reference.make_params(seed=0)
+    net = getattr(conv_reference, net)
+    params = conv_reference.make_params(seed=0, net=net)
     sides = [
-        benchmark.minigrad_side(params, x, t),
-        benchmark.minigrad_side(params, x, t, F.conv2d_composed),
-        benchmark.replayed_side(params, x, t),
-        benchmark.numpy_side(params, x, t),
+        benchmark.minigrad_side(net, params, x, t),
+        benchmark.minigrad_side(net, params, x, t, F.conv2d_composed),
+        benchmark.replayed_side(net, params, x, t),
+        benchmark.numpy_side(net, params, x, t),
     ]
     for batch in (0, 1, 0, 1):  # replay traces two steps, then replays
         losses = [step(batch) for step in sides]
@@ -429,4 +454,5 @@ def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch):
 def test_the_books_conv_layers_in_numpy_match_central_differences():
     from benchmarks import conv_reference
 
-    conv_reference.check_gradients()
+    conv_reference.check_gradients(conv_reference.SIMPLE)
+    conv_reference.check_gradients(conv_reference.DEEP)
