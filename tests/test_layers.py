@@ -336,3 +336,13 @@ def test_recurrent_wrong_state_says_the_shape_it_needs():
         nn.LSTM(3, 4, batch_first=True)(x, (state,))
     with pytest.raises(ValueError, match="RNN: nonlinearity must be 'tanh' or 'relu'"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
+
+
+def test_lstm_loads_a_trained_torch_lstm_as_it_is():
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(3, 4, num_layers=2, batch_first=True, dtype=torch.float32)
+    layer = nn.LSTM(3, 4, num_layers=2, batch_first=True)
+    layer.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
+    x = np.random.default_rng(11).standard_normal((2, 5, 3)).astype(np.float32)
+    for out, expected in zip(flat(layer(x)), flat(reference(torch.tensor(x)))):
+        np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-5, atol=1e-6)
