@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops  # its names are read at call time: ops imports this module
-from minigrad.grad_mode import Recording, set_grad_enabled
+from minigrad.checks import check_flag
+from minigrad.grad_mode import Recording
 from minigrad.graph import topological_order
 from minigrad.tensor import HOOKS, Tensor, as_array
 
@@ -21,6 +22,8 @@ LeafGradients = dict[int, tuple[Tensor, Any]]
 
 def root_gradient(output: Tensor, grad: Any, caller: str) -> Tensor:
     """The gradient backward starts from: 1 for a scalar output, else the `grad` given."""
+    if not isinstance(output, Tensor):
+        raise TypeError(f"{caller}: the output must be a Tensor, got {type(output).__name__}")
     if not output.requires_grad:
         raise RuntimeError(
             f"{caller}: this tensor does not require grad: no input had requires_grad=True, "
@@ -51,30 +54,50 @@ def run_backward(
     nodes: list[Tensor],
     upstream: Tensor,
     retain_graph: bool,
+    create_graph: bool = False,
     observe: Observer | None = None,
     captured: dict[int, Tensor | None] | None = None,
 ) -> LeafGradients:
     """Run the backward rules of `nodes` (a `topological_order`, the root last) from the
     root's gradient `upstream`; return {id(leaf): (leaf, gradient)}.
 
-    The caller sets grad mode. Off (a plain backward), the rules run on NumPy arrays and
-    the gradients are arrays; on (create_graph), the rules run on the Tensors themselves
-    and are recorded. Ops whose ids are keys of `captured` get their output's full
-    gradient stored there. `observe(tensor, upstream_grad, input_grads)` is called after
-    each node, for step-by-step traces.
+    A plain backward runs the rules on NumPy arrays, with recording off, and the gradients
+    are arrays; with `create_graph` they run on the Tensors themselves and are recorded.
+    Ops whose ids are keys of `captured` get their output's full gradient stored there.
+    `observe(tensor, upstream_grad, input_grads)` is called after each node, for
+    step-by-step traces.
     """
     root = nodes[-1]
     if root.op is None:
         return {id(root): (root, upstream)}
     if Recording.anomaly is not None:  # detect_anomaly watches every step
         observe = _both(observe, Recording.anomaly.check_backward_step)
-    recording = Recording.enabled
-    # Pending gradients are keyed by op: copies of a tensor share the op that made it.
-    pending: dict[int, Any] = {id(root.op): upstream if recording else upstream.data}
+    # The mode is set here rather than by a `set_grad_enabled` block in each caller: that
+    # context manager costs as much as a small op's rule, on every replayed step.
+    outer_mode, Recording.enabled = Recording.enabled, create_graph
+    try:
+        return run_rules(nodes, upstream, retain_graph, create_graph, observe, captured)
+    finally:
+        Recording.enabled = outer_mode
+
+
+def run_rules(
+    nodes: list[Tensor],
+    upstream: Tensor,
+    retain_graph: bool,
+    recording: bool,
+    observe: Observer | None,
+    captured: dict[int, Tensor | None] | None,
+) -> LeafGradients:
+    """The loop of `run_backward`, with grad mode set already."""
+    root = nodes[-1]
+    # Pending gradients are keyed by the op's recording number, unique to it: copies of a
+    # tensor share the op that made it.
+    pending: dict[int, Any] = {root.op.number: upstream if recording else upstream.data}
     leaves: LeafGradients = {}
     for tensor in reversed(nodes):
         op = tensor.op
-        grad = pending.pop(id(op), None)
+        grad = pending.pop(op.number, None)
         if grad is None:  # no rule sent it a gradient (or a copy took it already)
             continue
         if HOOKS and tensor.hooks:
@@ -110,8 +133,12 @@ def run_backward(
                 continue
             if recording != isinstance(parent_grad, Tensor):  # a rule mixed arrays and Tensors
                 parent_grad = as_tensor(parent_grad) if recording else parent_grad.data
-            if parent_grad.shape != parent.data.shape:
-                parent_grad = sum_to_input(op, position, parent_grad, parent)
+            shape = parent.data.shape
+            if parent_grad.shape != shape:
+                if parent_grad.ndim >= len(shape):
+                    parent_grad = ops.unbroadcast(parent_grad, shape)
+                if parent_grad.shape != shape:
+                    raise ValueError(wrong_shape(op, position, parent_grad, shape))
             if sent is not None:
                 sent[position] = as_tensor(parent_grad)
             parent_op = parent.op
@@ -120,10 +147,10 @@ def run_backward(
                 leaf = leaves.get(key)
                 leaves[key] = (parent, parent_grad if leaf is None else leaf[1] + parent_grad)
                 continue
-            key = id(parent_op)
+            key = parent_op.number
             if key in pending:
                 pending[key] = pending[key] + parent_grad
-            elif parent_op.number < op.number:
+            elif key < op.number:
                 pending[key] = parent_grad
             else:
                 raise RuntimeError(
@@ -167,10 +194,12 @@ def gradient_for(tensor: Tensor, grad: Any) -> Tensor:
     """A gradient as `tensor` keeps it: of the tensor's own dtype, so float64 data or
     targets met on the way do not give a float32 parameter a float64 `.grad`. (Under
     create_graph the gradient is a recorded Tensor and keeps the dtype its rules gave.)"""
+    if isinstance(grad, Tensor):
+        return grad
     dtype = tensor.data.dtype
-    if not isinstance(grad, Tensor) and grad.dtype is not dtype and grad.dtype != dtype:
-        grad = grad.astype(tensor.data.dtype)
-    return as_tensor(grad)
+    if grad.dtype is not dtype and grad.dtype != dtype:
+        grad = grad.astype(dtype)
+    return Tensor.wrap(grad if type(grad) is np.ndarray else np.asarray(grad))
 
 
 def as_tensor(value: Any) -> Tensor:
@@ -188,17 +217,12 @@ def keep_gradient(tensor: Tensor, grad: Tensor, captured: dict[int, Tensor | Non
         captured[id(tensor.op)] = grad
 
 
-def sum_to_input(op: ops.Op, position: int, grad: Any, parent: Tensor) -> Any:
-    """A broadcast gradient summed back to its input's shape, or a clear error."""
-    shape = parent.data.shape
-    summed = ops.unbroadcast(grad, shape) if grad.ndim >= len(shape) else grad
-    if summed.shape != shape:
-        raise ValueError(
-            f"{op.label}: backward returned a gradient of shape {grad.shape} for input "
-            f"{position} of shape {shape}; a gradient must have its input's shape "
-            "(or a shape the input broadcasts to, which the engine sums back)"
-        )
-    return summed
+def wrong_shape(op: ops.Op, position: int, grad: Any, shape: tuple[int, ...]) -> str:
+    return (
+        f"{op.label}: backward returned a gradient of shape {grad.shape} for input "
+        f"{position} of shape {shape}; a gradient must have its input's shape "
+        "(or a shape the input broadcasts to, which the engine sums back)"
+    )
 
 
 def run_hooks(tensor: Tensor, grad: Any, recording: bool) -> Any:
@@ -229,8 +253,18 @@ def leaf_gradient(leaf: Tensor, grad: Any) -> Tensor:
 def add_to_leaves(leaves: LeafGradients) -> None:
     """Accumulate gradients into the leaves' `.grad`, as `backward()` promises."""
     for leaf, leaf_grad in leaves.values():
-        leaf_grad = leaf_gradient(leaf, leaf_grad)
+        if HOOKS and leaf.hooks:  # `leaf_gradient`, spelled out: this runs for every leaf
+            leaf_grad = run_hooks(leaf, leaf_grad, isinstance(leaf_grad, Tensor))
+        leaf_grad = gradient_for(leaf, leaf_grad)
         leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
+
+
+def check_modes(caller: str, retain_graph: Any, create_graph: Any) -> None:
+    """retain_graph is None, True or False and create_graph True or False: a string
+    such as "no" would silently mean True."""
+    if retain_graph is not None:
+        check_flag(caller, "retain_graph", retain_graph)
+    check_flag(caller, "create_graph", create_graph)
 
 
 def backpropagate(
@@ -242,9 +276,9 @@ def backpropagate(
 ) -> None:
     """What `Tensor.backward` does; `observe` as for `run_backward`."""
     upstream = root_gradient(output, grad, "backward")
+    check_modes("backward", retain_graph, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
-    with set_grad_enabled(create_graph):
-        add_to_leaves(run_backward(_nodes(output), upstream, retain, observe))
+    add_to_leaves(run_backward(_nodes(output), upstream, retain, create_graph, observe))
 
 
 def _nodes(output: Tensor) -> list[Tensor]:
@@ -262,13 +296,23 @@ def gradients(
     """d(output)/d(input) for each tensor in `inputs`, without touching any `.grad`.
 
     Inputs may be leaves or tensors computed on the way to `output`; one the output does
-    not depend on gets None.
+    not depend on gets None. One Tensor alone counts as a list of one, as in PyTorch.
     """
     upstream = root_gradient(output, grad, "gradients")
+    check_modes("gradients", retain_graph, create_graph)
+    if isinstance(inputs, Tensor):  # iterating it would give its rows, new tensors
+        inputs = (inputs,)
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"gradients: inputs must be a Tensor or a list of them, got {inputs!r:.60}")
+    for position, tensor in enumerate(inputs):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"gradients: inputs must be Tensors, got {type(tensor).__name__} at "
+                f"position {position}"
+            )
     retain = create_graph if retain_graph is None else retain_graph
     captured: dict[int, Tensor | None] = {id(t.op): None for t in inputs if t.op is not None}
-    with set_grad_enabled(create_graph):
-        leaves = run_backward(_nodes(output), upstream, retain, captured=captured)
+    leaves = run_backward(_nodes(output), upstream, retain, create_graph, captured=captured)
     return tuple(
         captured[id(t.op)]
         if t.op is not None

@@ -1,9 +1,11 @@
-"""Files written whole or not at all, and `.npz` files read without pickle.
+"""Files written whole or not at all, and weights files read without pickle.
 
 Weights, the MNIST cache, graph pictures, digit grids and the training command's run folder
 all go through these helpers, so every file minigrad writes survives a crash (a killed
 write's leftover is swept by the next write) and no file it reads can run code: a bad one
-raises NpzError.
+raises NpzError (or SafetensorsFileError). Weights are `.npz` or, by extension,
+`.safetensors` (the `export` extra's safetensors package, NumPy API), which PyTorch and
+Hugging Face read too.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import re
 import secrets
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -25,16 +27,35 @@ try:
 except ImportError:  # Windows has no flock: there a killed writer's leftover is not swept
     fcntl = None
 
-__all__ = ["NpzError", "atomic_path", "atomic_write", "read_npz"]
+__all__ = [
+    "SAFETENSORS",
+    "NpzError",
+    "SafetensorsFileError",
+    "atomic_path",
+    "atomic_write",
+    "read_npz",
+    "read_safetensors",
+    "read_weights",
+    "write_safetensors",
+    "write_weights",
+]
 
 PICKLE_START = b"\x80"  # the PROTO opcode that begins every pickle of protocol 2 or later
 PARTIAL = "partial"  # in every temporary name, so a leftover is recognisable by eye and by code
 NUMBER_KINDS = "biufc"  # dtype kinds read_npz accepts: no text, records, dates or objects
+SAFETENSORS = ".safetensors"  # the extension that picks the format
 
 
 class NpzError(ValueError):
     """A file that is not a readable, pickle-free `.npz` of numbers; the message names the
     file, what is wrong with it and what to do. `read_npz` raises it for every bad file."""
+
+
+def file_path(caller: str, path: Any) -> Path:
+    """`path` as a Path; None, numbers and open files are refused, naming `caller`."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{caller}: path must be a str or a pathlib.Path, got {path!r:.60}")
+    return Path(path)
 
 
 @contextlib.contextmanager
@@ -52,7 +73,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     the same `path`. Each writer holds a lock on its temporary file while it writes, so
     the temporary file of a write still going on in another process is left alone.
     """
-    path = Path(path)
+    path = file_path("atomic_path", path)
     temporary, lock = _create_locked(path)
     try:
         yield temporary
@@ -134,7 +155,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     bytes are gone), an object array (which only pickle can load), a member that is not an
     array, or an array of text, records or dates rather than numbers.
     """
-    path = Path(path)
+    path = file_path("read_npz", path)
     try:
         loaded = np.load(path, allow_pickle=False)
     except (ValueError, EOFError) as error:  # neither a zip archive nor an .npy
@@ -205,3 +226,87 @@ def _damaged(path: Path, error: Exception) -> NpzError:
         f"{path} is truncated or corrupt ({error}): it was cut short or damaged after it was "
         "written. Replace it with a complete copy: write it again or copy it again."
     )
+
+
+# ----- weights: .npz or .safetensors, by extension ----------------------------------------------
+class SafetensorsFileError(ValueError):
+    """A file that is not a readable `.safetensors` of numbers; the message names the file."""
+
+
+def write_weights(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, np.ndarray],
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
+    """Write named arrays atomically: `.safetensors` (with string `metadata` in its header)
+    by extension, else `.npz`, which has no place for metadata."""
+    path = Path(path)
+    if path.suffix == SAFETENSORS:
+        return write_safetensors(path, arrays, metadata)
+    if metadata:
+        raise ValueError(
+            f"{path}: an .npz file has no place for metadata; save to a {SAFETENSORS} file"
+        )
+    with atomic_write(path) as out:
+        np.savez(out, **arrays)
+    return path
+
+
+def read_weights(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """The arrays of a `.safetensors` file (by extension) or an `.npz`, read without pickle."""
+    if Path(path).suffix == SAFETENSORS:
+        return read_safetensors(path)[0]
+    return read_npz(path)
+
+
+def write_safetensors(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, np.ndarray],
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
+    """Write named arrays as a `.safetensors` file, atomically; `metadata` maps strings
+    to strings (the header has room for nothing else)."""
+    numpy_api = _safetensors().numpy
+    if metadata is not None and not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in metadata.items()
+    ):
+        raise TypeError(f"{path}: safetensors metadata maps strings to strings, got {metadata!r}")
+    # the format stores C-ordered bytes; np.require keeps a 0-d array 0-d
+    contiguous = {name: np.require(array, requirements="C") for name, array in arrays.items()}
+    data = numpy_api.save(contiguous, metadata=dict(metadata) if metadata else None)
+    path = Path(path)
+    with atomic_write(path) as out:
+        out.write(data)
+    return path
+
+
+def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The arrays of a `.safetensors` file and its metadata ({} if none). The format holds
+    no code to run; a file that is not one raises SafetensorsFileError."""
+    safetensors = _safetensors()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        with safetensors.safe_open(str(path), framework="numpy") as opened:
+            metadata = opened.metadata() or {}
+            arrays = {name: opened.get_tensor(name) for name in opened.keys()}
+    except Exception as error:  # the Rust reader raises a bare SafetensorError (an Exception)
+        raise SafetensorsFileError(
+            f"{path} is not a readable {SAFETENSORS} file ({error}): it may be cut short, "
+            "damaged, or another format; write it again"
+        ) from error
+    for name, array in arrays.items():
+        if array.dtype.kind not in NUMBER_KINDS:
+            raise SafetensorsFileError(f"{path}: {name!r} holds {array.dtype} values, not numbers")
+    return arrays, metadata
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy
+    except ImportError as error:
+        raise ImportError(
+            f"{SAFETENSORS} files need the safetensors package: pip install minigrad[export]"
+        ) from error
+    return safetensors

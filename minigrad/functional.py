@@ -61,6 +61,15 @@ def linear(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
     return ops.Linear.apply(data_like(x, weight, "linear"), weight, bias)
 
 
+def _as_read(value: Any) -> Any:
+    """A list or number as NumPy reads it, so integer labels stay integers; what NumPy
+    cannot read is left for `as_array` to refuse with the reason."""
+    try:
+        return value if value is None else np.asarray(value)
+    except (ValueError, TypeError):
+        return value
+
+
 def data_like(x: Any, weight: Tensor, caller: str) -> Tensor:
     """`x` as a tensor; one that needs no gradient (data) takes the weight's dtype, with a
     warning when the two floating widths differ."""
@@ -208,18 +217,20 @@ def _window_params(
     }
 
 
-def constant_like(value: Any, like: Tensor) -> Tensor:
+def constant_like(value: Any, like: Tensor, caller: str = "Tensor") -> Tensor:
     """`value` as a tensor; one that needs no gradient takes the floating dtype of `like`.
 
     Targets and inputs often arrive as float64 arrays (np.eye(10)[t]); integer labels
-    keep their dtype.
+    keep their dtype, also in a list. None and other non-numbers are refused, naming
+    `caller`.
     """
     if isinstance(value, Tensor):
         if value.requires_grad or value.dtype.kind != "f" or value.dtype == like.dtype:
             return value
         return Tensor.wrap(value.data.astype(like.dtype))
-    array = np.asarray(value)
-    if array.dtype.kind == "f" and array.dtype != like.dtype:
+    array = as_array(_as_read(value), caller=caller)
+    # float labels must not become integers by meeting integer logits
+    if array.dtype.kind == "f" and like.dtype.kind == "f" and array.dtype != like.dtype:
         array = array.astype(like.dtype)
     return Tensor.wrap(array)
 
@@ -372,8 +383,8 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     return tensor(x).argmin(axis=axis, keepdims=keepdims)
 
 
-def reshape(x: Any, shape: Sequence[int]) -> Tensor:
-    return tensor(x).reshape(tuple(shape))
+def reshape(x: Any, shape: int | Sequence[int]) -> Tensor:
+    return tensor(x).reshape(shape if isinstance(shape, (int, np.integer)) else tuple(shape))
 
 
 view = reshape
@@ -466,9 +477,10 @@ def softmax_cross_entropy(
     by the sum of the weights of the labels that count, as PyTorch does; for probability
     rows it divides by N.
     """
+    logits = tensor(logits)
     return ops.SoftmaxCrossEntropy.apply(
         logits,
-        constant_like(target, logits),
+        constant_like(target, logits, "softmax_cross_entropy"),
         reduction=reduction,
         weight=_constant_weights("softmax_cross_entropy", "weight", weight),
         label_smoothing=label_smoothing,
@@ -488,7 +500,8 @@ def softmax_cross_entropy_composed(
     """The same loss built from log_softmax, indexing, products and sums: the twin tests
     compare."""
     ops.check_reduction("softmax_cross_entropy_composed", reduction, ("mean", "sum", "none"))
-    target = constant_like(target, logits)
+    logits = tensor(logits)
+    target = constant_like(target, logits, "softmax_cross_entropy_composed")
     ops.check_targets("softmax_cross_entropy_composed", logits.shape, target.data)
     labels = target.ndim == 1
     if labels:
@@ -532,9 +545,10 @@ def nll_loss(
     PyTorch, whose default is -100, nothing is ignored unless you say so (a -100 label is
     refused). `nll_loss(log_softmax(x, axis=1), t)` is `softmax_cross_entropy(x, t)`.
     """
+    log_probs = tensor(log_probs)
     return NllLoss.apply(
-        tensor(log_probs),
-        constant_like(labels, log_probs),
+        log_probs,
+        constant_like(labels, log_probs, "nll_loss"),
         reduction=reduction,
         weight=_constant_weights("nll_loss", "weight", weight),
         ignore_index=ignore_index,
@@ -555,7 +569,7 @@ def binary_cross_entropy(
     probs = tensor(probs)
     return BinaryCrossEntropy.apply(
         probs,
-        constant_like(targets, probs),
+        constant_like(targets, probs, "binary_cross_entropy"),
         reduction=reduction,
         weight=_constant_weights("binary_cross_entropy", "weight", weight),
     )
@@ -579,7 +593,7 @@ def binary_cross_entropy_with_logits(
     logits = tensor(logits)
     return BinaryCrossEntropyWithLogits.apply(
         logits,
-        constant_like(targets, logits),
+        constant_like(targets, logits, "binary_cross_entropy_with_logits"),
         reduction=reduction,
         weight=_constant_weights("binary_cross_entropy_with_logits", "weight", weight),
         pos_weight=_constant_weights("binary_cross_entropy_with_logits", "pos_weight", pos_weight),
@@ -604,7 +618,8 @@ def cross_entropy(probs: Tensor, target: Any, eps: float = 1e-7) -> Tensor:
 
     Accepts one-hot rows or integer labels; a single example (1-D) is one batch row.
     """
-    target = constant_like(target, probs)
+    probs = tensor(probs)
+    target = constant_like(target, probs, "cross_entropy")
     if probs.ndim == 1:
         probs = probs.reshape(1, -1)
         target = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
@@ -631,13 +646,14 @@ def mean_squared_error(y: Tensor, target: Any, reduction: str = "sum") -> Tensor
     (0.5 * the sum over its other axes). PyTorch's mse_loss has no 0.5 and averages over
     every element: it is 2 * this "sum" / y.size.
     """
-    target = _quadratic_target(y, target)
-    return ops.MeanSquaredError.apply(tensor(y), target, reduction=reduction)
+    y = tensor(y)
+    return ops.MeanSquaredError.apply(y, _quadratic_target(y, target), reduction=reduction)
 
 
 def mean_squared_error_composed(y: Tensor, target: Any, reduction: str = "sum") -> Tensor:
     """The same cost from sub, mul and sum: the twin the fused op is tested against."""
     ops.check_reduction("mean_squared_error_composed", reduction, ("sum", "mean", "none"))
+    y = tensor(y)
     diff = y - _quadratic_target(y, target)
     if reduction == "none":
         return (diff * diff).sum(axis=tuple(range(1, diff.ndim))) * 0.5
@@ -647,7 +663,7 @@ def mean_squared_error_composed(y: Tensor, target: Any, reduction: str = "sum") 
 
 def _quadratic_target(y: Tensor, target: Any) -> Tensor:
     """The target as a tensor of y's dtype; integer labels are refused, not broadcast."""
-    target = constant_like(target, y)
+    target = constant_like(target, y, "mean_squared_error")
     if target.dtype.kind in "iu" and target.shape != y.shape:
         raise ValueError(
             f"mean_squared_error: target of shape {target.shape} looks like integer labels "

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import gradients
+from minigrad.checks import check_count, check_flag, check_positive, check_range
 from minigrad.grad_mode import enable_grad, no_grad
 from minigrad.graph import topological_order
 from minigrad.tensor import Tensor
@@ -605,6 +606,18 @@ def run_check(
     return GradcheckResult(passed=not failures, failures=failures)
 
 
+def check_options(fn: Any, eps: Any, atol: Any, rtol: Any) -> None:
+    """A callable fn, a step eps > 0 (0 divides by 0) and tolerances >= 0, or None for
+    the dtype's defaults."""
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be a function, got {fn!r:.60}")
+    if eps is not None:
+        check_positive("gradcheck", "eps", eps)
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        if value is not None:
+            check_range("gradcheck", name, value, 0.0, math.inf)
+
+
 def gradcheck(
     fn: Callable[..., Any],
     inputs: Tensor | Sequence[Tensor],
@@ -632,8 +645,12 @@ def gradcheck(
     raise_exception=False returns a `GradcheckResult` instead (true when it passed).
     """
     require_mode(mode, MODES, "gradcheck")
+    check_count("gradcheck", "order", order, 1)
     if order not in (1, 2):
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
+    check_options(fn, eps, atol, rtol)
+    check_flag("gradcheck", "raise_exception", raise_exception)
+    check_count("gradcheck", "seed", seed, 0)
     original = _as_tensors(inputs)
     if not any(t.requires_grad for t in original):
         raise ValueError(

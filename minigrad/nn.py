@@ -3,8 +3,8 @@
 A module's Parameters and sub-Modules are found from its attributes, so a model is plain
 Python. Every parameter is named by its dotted path (`layers.0.weight`), and each call of a
 sub-module tags the ops it records with that path, which is what graph pictures group by.
-Weights are saved as `.npz` and read without pickle (`minigrad.files`), so a weights file
-cannot run code.
+Weights are saved as `.npz` or `.safetensors` and read without pickle (`minigrad.files`), so
+a weights file cannot run code.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.checks import check_count, check_flag, check_positive, check_range
-from minigrad.files import atomic_path, atomic_write, read_npz
+from minigrad.files import atomic_path, file_path, read_npz, read_weights, write_weights
 from minigrad.grad_mode import module_scope
 from minigrad.tensor import HookHandle, Tensor
 
@@ -154,6 +154,8 @@ def _adopt(path: str, name: str, value: Any) -> None:
 
 def _copy_into(caller: str, targets: Mapping[str, Parameter], given: Mapping[str, Any]) -> None:
     """Copy `given` into `targets` by name, after checking every name and shape."""
+    if not isinstance(given, Mapping):
+        raise TypeError(f"{caller}: takes a dict of arrays by name, got {given!r:.60}")
     shapes = {name: parameter.shape for name, parameter in targets.items()}
     for name, array in _check_arrays(caller, shapes, given).items():
         targets[name].data[...] = array
@@ -256,20 +258,21 @@ class Module:
         """
         _copy_into(f"{type(self).__name__}.load_state_dict", dict(self.named_parameters()), state)
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write `state_dict()` to an `.npz` file, atomically (never a half-written file)."""
-        path = Path(path)
-        with atomic_write(path) as out:
-            np.savez(out, **self.state_dict())
-        return path
+    def save(self, path: str | os.PathLike[str], metadata: Mapping[str, str] | None = None) -> Path:
+        """Write `state_dict()` atomically (never a half-written file): a `.safetensors`
+        file by extension, with string `metadata` in its header, else an `.npz`."""
+        path = file_path(f"{type(self).__name__}.save", path)
+        return write_weights(path, self.state_dict(), metadata)
 
     def load(self, path: str | os.PathLike[str]) -> Module:
-        """Load weights written by `save` (or any `.npz` with the same names and shapes).
+        """Load weights written by `save` (or any `.npz` or `.safetensors` file with the
+        same names and shapes).
 
-        A damaged, truncated or non-`.npz` file raises `NpzError` (`minigrad.files`), which
-        names the file and what to do; weights that do not fit raise `StateDictError`.
+        A damaged, truncated or foreign file raises `NpzError` or `SafetensorsFileError`
+        (`minigrad.files`), which names the file and what to do; weights that do not fit
+        raise `StateDictError`.
         """
-        self.load_state_dict(read_npz(path))
+        self.load_state_dict(read_weights(file_path(f"{type(self).__name__}.load", path)))
         return self
 
     # ----- printing ---------------------------------------------------------------------------

@@ -263,16 +263,27 @@ class Optimizer(Stateful):
         updates = []
         for index, (param, state) in enumerate(zip(self.params, self.state)):
             if param.grad is not None:
-                data, grad = param.data, param.grad.data
-                if grad.shape != data.shape or not data.flags.writeable:
+                # .grad set by hand may be an array (an ndarray's .data is a memoryview)
+                grad = param.grad.data if isinstance(param.grad, Tensor) else np.asarray(param.grad)
+                data = param.data
+                if (
+                    grad.shape != data.shape
+                    or grad.dtype.kind not in "fiu"
+                    or not data.flags.writeable
+                ):
                     raise self._step_error(index, param, grad)
                 updates.append((data, grad, state))
         for data, grad, state in updates:
             self.update(data, grad, state)
 
-    def _step_error(self, index: int, param: Tensor, grad: np.ndarray) -> ValueError:
+    def _step_error(self, index: int, param: Tensor, grad: np.ndarray) -> ValueError | TypeError:
         """Why `param` cannot take a step with `grad` (the checks `step` makes)."""
         where = f"{type(self).__name__}.step: {_describe(index, param)}"
+        if grad.dtype.kind not in "fiu":
+            return TypeError(
+                f"{where} has a gradient of dtype {grad.dtype}, which is not numbers; "
+                "set .grad by backward(), or to a float array of the parameter's shape"
+            )
         if grad.shape != param.data.shape:
             # NumPy would broadcast a (1,) gradient over a (3,) parameter without a word.
             return ValueError(

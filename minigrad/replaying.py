@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import add_to_leaves, root_gradient, run_backward
-from minigrad.grad_mode import Recording, is_grad_enabled, set_grad_enabled
+from minigrad.grad_mode import Recording, is_grad_enabled
 from minigrad.graph import topological_order
 from minigrad.tensor import Tensor
 
@@ -208,6 +208,5 @@ class _Plan:
                 previous = op
             node.data = data
         upstream = root_gradient(self.output, None, "replay")
-        with set_grad_enabled(False):  # rules get arrays, as in a plain backward
-            add_to_leaves(run_backward(self.nodes, upstream, retain_graph=True))
+        add_to_leaves(run_backward(self.nodes, upstream, retain_graph=True))
         return self.output.data

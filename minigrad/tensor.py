@@ -12,39 +12,60 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.checks import check_flag
+
 DEFAULT_DTYPE = np.float32
 
 
-def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+def as_array(data: Any, dtype: Any = None, caller: str = "Tensor") -> np.ndarray:
     """NumPy arrays keep their dtype; Python numbers and lists become float32.
 
     Anything that is not numbers in a rectangular layout is refused with the reason:
-    NumPy would make None a NaN, and give strings or ragged lists its own bare errors.
+    NumPy would make None a NaN (also inside a list), and give strings or ragged lists
+    its own bare errors. The array is built before any dtype is applied, so a None or a
+    string shows as what it is instead of being converted.
     """
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray) and dtype is None and data.dtype.kind in NUMERIC_KINDS:
         return data
     if data is None:
-        raise TypeError("Tensor: got None; pass a number, a list of numbers or an array")
+        raise TypeError(f"{caller}: got None; pass a number, a list of numbers or an array")
     try:
-        if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
-            dtype = DEFAULT_DTYPE
-        array = np.asarray(data, dtype=dtype)
+        array = np.asarray(data)
     except (ValueError, TypeError) as error:
         reason = str(error).split(".")[0]
         if "sequence" in reason:
             reason = "its rows have different lengths (a ragged list)"
         raise TypeError(
-            f"Tensor: cannot make an array of {type(data).__name__} {_preview(data)}: "
+            f"{caller}: cannot make an array of {type(data).__name__} {_preview(data)}: "
             f"{reason}. Pass numbers, lists of equal-length rows, or a NumPy array"
         ) from error
     if array.dtype.kind not in NUMERIC_KINDS:
+        if isinstance(data, np.ndarray):
+            raise TypeError(
+                f"{caller}: data of dtype {array.dtype} is not numbers; pass a numeric array "
+                "(bool, int or float)"
+            )
         raise TypeError(
-            f"Tensor: data of dtype {array.dtype} is not numbers; pass a numeric array "
-            "(bool, int or float)"
+            f"{caller}: cannot make an array of {type(data).__name__} {_preview(data)}: "
+            f"its entries are not all numbers (NumPy makes it dtype {array.dtype}). Pass "
+            "numbers (bool, int or float), lists of them, or a numeric NumPy array"
         )
-    return array
+    if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
+        dtype = DEFAULT_DTYPE
+    return array if dtype is None else array.astype(_numeric_dtype(dtype), copy=False)
+
+
+def _numeric_dtype(dtype: Any) -> np.dtype:
+    """`dtype` as a NumPy dtype of numbers, or a TypeError naming it."""
+    try:
+        wanted = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"Tensor: dtype {dtype!r:.40} is not a NumPy dtype") from error
+    if wanted.kind not in NUMERIC_KINDS:
+        raise TypeError(f"Tensor: dtype {wanted} is not numbers; pass bool, int or float")
+    return wanted
 
 
 NUMERIC_KINDS = "biuf"
@@ -74,6 +95,8 @@ class Tensor:
         dtype: Any = None,
     ) -> None:
         array = as_array(data, dtype)
+        if requires_grad is not False:
+            check_flag("Tensor", "requires_grad", requires_grad)
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: requires_grad=True needs a floating dtype, got {array.dtype}. "
@@ -181,9 +204,16 @@ class Tensor:
         return f"Tensor({body}, {', '.join(extras)})"
 
     def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len: a 0-d tensor has no length; its value is .item()")
         return len(self.data)
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"bool: only a tensor with one element is True or False, got shape "
+                f"{self.shape}; reduce it first, e.g. (x > 0).all() or .any()"
+            )
         return bool(self.data)
 
     __hash__ = object.__hash__
@@ -438,12 +468,19 @@ def as_operand(value: Any, like: Tensor) -> Tensor:
     """Turn the other side of an operator into a constant Tensor.
 
     A Python or NumPy scalar (or 0-d array) takes the dtype of the floating tensor it
-    meets, so `x * 2.0` stays float32; an array keeps its own dtype.
+    meets, so `x * 2.0` stays float32; an array keeps its own dtype. None, strings and
+    other non-numbers are refused as `Tensor(...)` refuses them (NumPy would make None
+    a NaN).
     """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, np.ndarray) and value.ndim:
-        return Tensor.wrap(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in NUMERIC_KINDS:
+            as_array(value)  # raises, naming the dtype
+        if value.ndim:
+            return Tensor.wrap(value)
+    elif not isinstance(value, (float, int)):  # None, strings, lists, NumPy scalars
+        as_array(value)  # refuses what is not numbers; a list is then read as before
     if like.data.dtype.kind == "f":
         return Tensor.wrap(np.asarray(value, dtype=like.data.dtype))
     return Tensor.wrap(np.asarray(value))

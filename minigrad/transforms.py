@@ -17,6 +17,7 @@ import numpy as np
 from minigrad import functional as F
 from minigrad.autograd import gradients
 from minigrad.grad_mode import is_grad_enabled
+from minigrad.ops.base import is_whole
 from minigrad.tensor import Tensor
 
 
@@ -28,7 +29,7 @@ def value_and_grad(
     The gradient is recorded (create_graph) whenever grad mode is on, so `grad(grad(f))`
     gives second derivatives. Nothing is written into any `.grad`.
     """
-    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    positions = argument_positions("grad", argnums)
 
     @functools.wraps(f)
     def wrapped(*args: Any) -> tuple[Tensor, Any]:
@@ -43,6 +44,18 @@ def value_and_grad(
         return value, found[0] if isinstance(argnums, int) else found
 
     return wrapped
+
+
+def argument_positions(caller: str, argnums: Any) -> tuple[int, ...]:
+    """argnums as a tuple of positions: an int or a sequence of ints, never a bool (True
+    would mean argument 1), a float or a string."""
+    many = isinstance(argnums, (tuple, list))
+    if not all(is_whole(number) for number in (argnums if many else (argnums,))):
+        raise TypeError(
+            f"{caller}: argnums must be an int or a tuple of ints counting from 0, "
+            f"got {argnums!r:.40}"
+        )
+    return tuple(int(number) for number in argnums) if many else (int(argnums),)
 
 
 def _as_leaves(
@@ -145,7 +158,7 @@ def jvp(
 def jacobian(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """Wrap `f` to return its Jacobian, shaped f(...).shape + args[argnums].shape (a tuple
     of them for a tuple of argnums), row by row as torch.func.jacrev does."""
-    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    positions = argument_positions("jacobian", argnums)
 
     @functools.wraps(f)
     def wrapped(*args: Any) -> Any:

@@ -1,9 +1,13 @@
-"""Turn the book's pickled weights (`sample_weight.pkl`) into a pickle-free `.npz`.
+"""Turn the book's pickled weights (`sample_weight.pkl`) into a pickle-free `.npz` or
+`.safetensors` file, and either of those into the other.
 
     python -m models.convert_weights sample_weight.pkl      # writes sample_weight.npz
+    python -m models.convert_weights sample_weight.pkl -o sample_weight.safetensors
+    python -m models.convert_weights weights.npz            # writes weights.safetensors
 
 Unpickling can run any code a file names, so this reads the pickle with an unpickler
-that only lets NumPy rebuild arrays: anything else in the file is refused, unrun.
+that only lets NumPy rebuild arrays: anything else in the file is refused, unrun. The
+names and arrays are kept as they are (no layout change: see minigrad.torch_layout).
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.files import atomic_write
+from minigrad.files import (
+    SAFETENSORS,
+    NpzError,
+    SafetensorsFileError,
+    read_npz,
+    read_safetensors,
+    write_weights,
+)
 from minigrad.nn import check_numeric
 
 try:
@@ -76,25 +87,47 @@ def load_pickled_arrays(data: bytes) -> dict[str, np.ndarray]:
     return loaded
 
 
+def read_source(source: Path) -> dict[str, np.ndarray]:
+    """The arrays of a `.safetensors`, `.npz` or (anything else) pickle file."""
+    if source.suffix == SAFETENSORS:
+        return read_safetensors(source)[0]
+    if source.suffix == ".npz":
+        return read_npz(source)
+    return load_pickled_arrays(source.read_bytes())
+
+
+def default_target(source: Path) -> Path:
+    """The same name as an `.npz`, or, for an `.npz`, as a `.safetensors` file."""
+    return source.with_suffix(SAFETENSORS if source.suffix == ".npz" else ".npz")
+
+
 def convert(source: Path, target: Path) -> dict[str, np.ndarray]:
-    arrays = load_pickled_arrays(source.read_bytes())
-    with atomic_write(target) as out:
-        np.savez(out, **arrays)
+    arrays = read_source(source)
+    write_weights(target, arrays)
     return arrays
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m models.convert_weights",
-        description="Convert pickled weights (the book's sample_weight.pkl) to a safe .npz.",
+        description="Convert pickled weights (the book's sample_weight.pkl) to a safe .npz or "
+        ".safetensors file (by the output's extension), or one of those into the other.",
     )
-    parser.add_argument("pickle", type=Path, help="the .pkl file")
-    parser.add_argument("-o", "--output", type=Path, help="default: the same name, .npz")
+    parser.add_argument("pickle", type=Path, help="the .pkl, .npz or .safetensors file")
+    parser.add_argument(
+        "-o", "--output", type=Path, help="default: the same name, .npz (.safetensors for an .npz)"
+    )
     args = parser.parse_args(argv)
-    target = args.output or args.pickle.with_suffix(".npz")
+    target = args.output or default_target(args.pickle)
     try:
         arrays = convert(args.pickle, target)
-    except (OSError, pickle.UnpicklingError, TypeError) as error:
+    except (
+        OSError,
+        pickle.UnpicklingError,
+        TypeError,
+        NpzError,
+        SafetensorsFileError,
+    ) as error:
         print(f"error: cannot convert {args.pickle}: {error}", file=sys.stderr)
         return 1
     shapes = ", ".join(f"{key} {array.shape}" for key, array in arrays.items())

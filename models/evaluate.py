@@ -2,9 +2,11 @@
 
     python -m models.evaluate runs/default-20260101-120000       # a run folder
     python -m models.evaluate --weights sample_weight.npz --preset book3   # any .npz
+    python -m models.evaluate model.safetensors          # as python -m models.export wrote it
 
-The network comes from the run's config.json, or from --preset. Weights may use the names
-`save` writes (`layers.0.weight`) or the book's (W1, b1, ...).
+The network comes from --preset, a `.safetensors` file's metadata, or the run's
+config.json. Weights may use the names `save` writes (`layers.0.weight`) or the book's (W1,
+b1, ...).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from minigrad.datasets.mnist import MnistError, load_mnist
+from minigrad.files import SAFETENSORS, SafetensorsFileError, read_safetensors
 from minigrad.nn import StateDictError
 from models.mlp import (
     CLASSES,
@@ -68,10 +71,17 @@ def locate(path: Path) -> tuple[Path, Path]:
     return path, path.parent / CONFIG_NAME
 
 
-def settings_for(config_path: Path, preset_name: str | None) -> tuple[str, Preset]:
-    """--preset wins; otherwise the settings the run was trained with."""
+def settings_for(
+    config_path: Path, preset_name: str | None, weights: Path | None = None
+) -> tuple[str, Preset]:
+    """--preset wins; then the settings a `.safetensors` file's metadata holds (as
+    `models.export` writes them); otherwise the settings the run was trained with."""
     if preset_name is not None:
         return preset_name, PRESETS[preset_name]
+    if weights is not None and weights.suffix == SAFETENSORS:
+        metadata = read_safetensors(weights)[1]
+        if {"preset", "settings"} <= metadata.keys():
+            return metadata["preset"], preset_from_settings(json.loads(metadata["settings"]))
     if not config_path.is_file():
         raise EvaluationError(
             f"no {CONFIG_NAME} beside the weights to say which network they are for; "
@@ -114,10 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not weights.is_file():
             raise EvaluationError(f"no weights file at {weights}")
-        name, preset = settings_for(config_path, args.preset)
+        name, preset = settings_for(config_path, args.preset, weights)
         model = load_model(weights, name, preset)
         (_, _), (x_test, t_test) = load_mnist(data_dir=args.data_dir)
-    except (EvaluationError, MnistError) as error:
+    except (EvaluationError, MnistError, SafetensorsFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     start = time.perf_counter()

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from dataclasses import fields as fields_of
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from minigrad import Tensor, nn, no_grad, optim
 from minigrad import functional as F
-from minigrad.files import read_npz
+from minigrad.files import SAFETENSORS, read_npz, read_safetensors
+from minigrad.torch_layout import from_torch_state_dict
 
 CLASSES = 10
 
@@ -171,9 +173,16 @@ class MnistMLP(nn.MLP):
         return F.mean_squared_error(scores, targets, reduction=reduction)
 
     def load_weights(self, path: str) -> MnistMLP:
-        """Load an `.npz` saved by `save` (`layers.0.weight`, ...) or under the book's names
-        (W1, b1, ...), e.g. the book's sample weights converted by `models.convert_weights`."""
-        arrays = read_npz(path)
+        """Load an `.npz` or `.safetensors` file saved by `save` (`layers.0.weight`, ...) or
+        under the book's names (W1, b1, ...), e.g. the book's sample weights converted by
+        `models.convert_weights`. A `.safetensors` file whose metadata says layout "torch"
+        (`python -m models.export --layout torch`) holds Linear weights (out, in)."""
+        arrays, metadata = (
+            read_safetensors(path) if Path(path).suffix == SAFETENSORS else (read_npz(path), {})
+        )
+        if metadata.get("layout") == "torch":
+            from_torch_state_dict(self, arrays)
+            return self
         if any(name.startswith("layers.") for name in arrays):
             self.load_state_dict(arrays)
         else:

@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -46,6 +46,9 @@ from models.mlp import (
     evaluate,
     preset_from_settings,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 QUICK_TRAIN, QUICK_TEST = 3_000, 1_000  # --quick: digits kept from each split
 TRAIN_EVAL_SIZE = 10_000  # train metrics are measured on this many training digits
@@ -487,54 +490,88 @@ def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
     write_text(path, buffer.getvalue())
 
 
-def plot_curves(path: Path, history: list[dict[str, Any]]) -> None:
-    """Loss and accuracy per epoch, train (and val) against test."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+# One colour per split, the same in every panel of every preset's picture.
+SPLIT_COLOURS = {"batches": "#7f7f7f", "train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
 
-    epochs = [row["epoch"] for row in history]
-    figure = Figure(figsize=(10, 4))
-    loss_axes, accuracy_axes = figure.subplots(1, 2)
-    loss_axes.plot(epochs, [row["batch_loss"] for row in history], "o:", label="batches (running)")
-    for name in ("train", "val", "test"):
-        if f"{name}_loss" in history[0]:
-            loss_axes.plot(epochs, [row[f"{name}_loss"] for row in history], "o-", label=name)
-            accuracy = [100 * row[f"{name}_accuracy"] for row in history]
-            accuracy_axes.plot(epochs, accuracy, "o-", label=name)
-    for axes, title in ((loss_axes, "loss"), (accuracy_axes, "accuracy (%)")):
-        axes.set_xlabel("epoch")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_title(title)
-        axes.grid(alpha=0.3)
-        axes.legend()
-    figure.tight_layout()
+
+def plot_curves(path: Path, history: list[dict[str, Any]], preset_name: str) -> None:
+    """Save `curves_figure` as a PNG, whole or not at all."""
+    figure = curves_figure(history, preset_name)
     with atomic_path(path) as temporary:
         figure.savefig(temporary)
 
 
-def plot_misclassified(path: Path, x: np.ndarray, t: np.ndarray, predictions: np.ndarray) -> bool:
-    wrong = np.flatnonzero(predictions != t)[:MISCLASSIFIED_SHOWN]
+def curves_figure(history: list[dict[str, Any]], preset_name: str) -> Figure:
+    """Loss and accuracy per epoch, train (and val) against test, under a title naming the
+    preset and its final test accuracy."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [row["epoch"] for row in history]
+    figure = Figure(figsize=(10, 4.3))
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    batches = [row["batch_loss"] for row in history]
+    loss_axes.plot(epochs, batches, "o:", color=SPLIT_COLOURS["batches"], label="batches (running)")
+    for name in ("train", "val", "test"):
+        if f"{name}_loss" in history[0]:
+            looks = {"color": SPLIT_COLOURS[name], "label": name}
+            loss_axes.plot(epochs, [row[f"{name}_loss"] for row in history], "o-", **looks)
+            accuracy = [100 * row[f"{name}_accuracy"] for row in history]
+            accuracy_axes.plot(epochs, accuracy, "o-", **looks)
+    for axes, title in ((loss_axes, "loss"), (accuracy_axes, "accuracy (%)")):
+        axes.set_xlabel("epoch")
+        axes.set_xlim(0.5, epochs[-1] + 0.5)
+        # whole epochs as ticks, even for a single epoch
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        axes.set_title(title)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    final = history[-1]
+    figure.suptitle(
+        f"{preset_name}: test accuracy {final['test_accuracy']:.2%} after "
+        f"{final['epoch']} epoch(s)",
+        fontweight="bold",
+    )
+    figure.tight_layout()
+    return figure
+
+
+def plot_misclassified(
+    path: Path, x: np.ndarray, t: np.ndarray, predictions: np.ndarray, preset_name: str
+) -> bool:
+    """The first test digits the model gets wrong, titled with how many it got wrong."""
+    wrong = np.flatnonzero(predictions != t)
     if not len(wrong):
         return False
-    save_digit_grid(path, x[wrong], t[wrong], predictions=predictions[wrong])
+    shown = wrong[:MISCLASSIFIED_SHOWN]
+    title = f"{preset_name}: the first {len(shown)} of the {len(wrong)} test digits it gets wrong"
+    save_digit_grid(path, x[shown], t[shown], predictions=predictions[shown], title=title)
     return True
 
 
-def draw_graphs(folder: Path, model: MnistMLP, x: np.ndarray, t: np.ndarray) -> list[Path]:
+def draw_graphs(
+    folder: Path, model: MnistMLP, x: np.ndarray, t: np.ndarray, preset_name: str
+) -> list[Path]:
     """graph.svg (one box per layer) and graph_expanded.svg (every op) of one training step."""
     try:
         from minigrad.viz import GraphvizNotFoundError, draw
     except ImportError as error:
         print(f"note: no graph pictures ({error}); pip install -e '.[viz]'")
         return []
-    images = Tensor(x[:GRAPH_BATCH], name="x")
-    loss = model.loss(model(images), t[:GRAPH_BATCH])
+    images = Tensor(x[:GRAPH_BATCH], name="images")
+    targets = model.targets(t[:GRAPH_BATCH])  # labels, or one-hot rows for Nielsen's cost
+    targets = Tensor(targets, name="labels" if targets.ndim == 1 else "labels, one-hot")
+    loss = model.loss_against(model(images), targets)
     loss.name = "loss"
     loss.backward(retain_graph=True)
+    step = f"{preset_name}: one training step on {GRAPH_BATCH} digits"
     written = []
     try:
-        for name, collapse in (("graph.svg", True), ("graph_expanded.svg", False)):
-            draw(loss, path=folder / name, collapse=collapse)
+        for name, collapse, shown in (
+            ("graph.svg", True, "one box per layer"),
+            ("graph_expanded.svg", False, "every op"),
+        ):
+            draw(loss, path=folder / name, collapse=collapse, title=f"{step}, {shown}")
             written.append(folder / name)
     except GraphvizNotFoundError as error:
         print(f"note: no graph pictures: {error}")
@@ -564,12 +601,13 @@ def save_run(
         write_text(folder / name, json.dumps(content, indent=2) + "\n")
         written.append(folder / name)
     write_metrics_csv(folder / "metrics.csv", history)
-    plot_curves(folder / "curves.png", history)
+    plot_curves(folder / "curves.png", history, config["preset"])
     written += [folder / "metrics.csv", folder / "curves.png"]
-    if plot_misclassified(folder / "misclassified.png", x_test, t_test, final.predictions):
+    misclassified = folder / "misclassified.png"
+    if plot_misclassified(misclassified, x_test, t_test, final.predictions, config["preset"]):
         written.append(folder / "misclassified.png")
     x_train, t_train = splits["train"]
-    written += draw_graphs(folder, model, x_train, t_train)
+    written += draw_graphs(folder, model, x_train, t_train, config["preset"])
     return written
 
 

@@ -3,7 +3,11 @@
 import os
 import pickle
 import re
+import signal
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from npz_damage import header_spans, set_encrypted_flag
 
-from minigrad import files
+from minigrad import files, nn
 from minigrad.files import NpzError, atomic_path, atomic_write, read_npz
 
 needs_flock = pytest.mark.skipif(files.fcntl is None, reason="leftovers are swept with flock")
@@ -104,6 +108,50 @@ def test_a_killed_writers_leftover_is_removed_by_the_next_write_of_that_file(tmp
     with atomic_write(tmp_path / "weights.npz") as out:
         out.write(b"whole")
     assert sorted(os.listdir(tmp_path)) == sorted(["weights.npz", *others])
+
+
+# Saves a model, stopping once every byte is in the temporary file and only fsync and the
+# rename are left: the moment a SIGKILL does the most harm.
+STALLED_SAVE = """
+import os, sys, time
+from minigrad import nn
+
+def stall(descriptor):
+    print("written", flush=True)
+    time.sleep(120)
+
+os.fsync = stall
+nn.Linear(3, 2, rng=1).save(sys.argv[1])
+"""
+
+
+@needs_flock
+def test_a_save_killed_with_sigkill_keeps_the_old_file_and_the_next_save_leaves_nothing(tmp_path):
+    target = tmp_path / "weights.npz"
+    nn.Linear(3, 2, rng=0).save(target)
+    before = target.read_bytes()
+    environment = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    saver = subprocess.Popen(
+        [sys.executable, "-c", STALLED_SAVE, str(target)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert saver.stdout.readline() == "written\n"
+    finally:
+        saver.send_signal(signal.SIGKILL)
+        saver.wait(timeout=60)
+        saver.stdout.close()
+    assert saver.returncode == -signal.SIGKILL
+    assert target.read_bytes() == before, "the killed save reached the file"
+    (leftover,) = [name for name in os.listdir(tmp_path) if name != "weights.npz"]
+    assert re.fullmatch(r"\.weights-partial-[0-9a-f]{12}\.npz", leftover)
+    nn.Linear(3, 2, rng=2).save(target)
+    assert os.listdir(tmp_path) == ["weights.npz"]
+    np.testing.assert_array_equal(
+        nn.Linear(3, 2).load(target).weight.data, nn.Linear(3, 2, rng=2).weight.data
+    )
 
 
 def test_a_write_still_going_on_keeps_its_temporary_file_through_another_write(tmp_path):

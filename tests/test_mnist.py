@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from minigrad.datasets.mnist import (
     IdxFile,
     IdxFormatError,
     Sources,
+    digit_grid,
     fetch_mnist,
     load_arrays,
     load_mnist,
@@ -43,7 +43,6 @@ from minigrad.datasets.mnist import (
 )
 
 TESTS = Path(__file__).resolve().parent
-README = TESTS.parent / "README.md"
 # Loads the fake MNIST from $MINIGRAD_DATA once a start file appears, and checks what it got.
 RACING_LOAD = """
 import os, sys, time
@@ -422,9 +421,20 @@ def test_digit_grid_is_a_png_with_one_cell_per_digit(tmp_path):
     path = save_digit_grid(tmp_path / "grid.png", images, one_hot, predictions=[1, 2, 3, 4, 5])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = imread(path).shape
-    assert width > 4 * height, "five digits side by side"
+    assert width > 3 * height, "five digits side by side, the key below them"
     with pytest.raises(ValueError, match="5 images, 5 labels and 4 predictions"):
         save_digit_grid(tmp_path / "bad.png", images, one_hot, predictions=[1, 2, 3, 4])
+
+
+def test_a_digit_grid_says_what_t_and_y_are_under_its_title():
+    images, labels = FAKE.arrays["x_train"], FAKE.arrays["t_train"]
+    figure = digit_grid(images, labels, predictions=[1, 2, 3, 4, 5], title="5 guesses")
+    assert figure.get_suptitle() == "5 guesses"
+    (key,) = [text.get_text() for text in figure.texts if text.get_text() != "5 guesses"]
+    assert "t: the true label" in key and "y: the prediction (red when wrong)" in key
+    plain = digit_grid(images, labels)
+    assert [text.get_text() for text in plain.texts] == ["t: the true label"]
+    assert plain.get_suptitle() == ""
 
 
 def test_a_digit_grid_that_fails_midway_leaves_the_old_picture_and_nothing_else(
@@ -480,17 +490,6 @@ def test_real_mnist_raw_unflattened_one_hot_with_validation_split():
     ]
     assert np.all(validation[1].sum(axis=1) == 1)
     assert (train[1][0].argmax(), test[1][0].argmax()) == (5, 7)
-
-
-def test_readme_mnist_examples_run_as_printed(tmp_path, monkeypatch):
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## MNIST data")
-    blocks = re.findall(r"```python\n(.*?)```", text[start : text.index("\n## ", start + 1)], re.S)
-    monkeypatch.chdir(tmp_path)
-    for code in blocks:
-        exec(code, {})  # each block on its own, as a reader would paste it
-    assert len(blocks) == 2
-    assert (tmp_path / "digits.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cli_reports_where_the_data_is(capsys):

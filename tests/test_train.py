@@ -17,7 +17,7 @@ from minigrad.datasets.mnist import load_mnist
 from minigrad.files import read_npz
 from models import evaluate as evaluate_command
 from models import train as train_command
-from models.mlp import PRESETS
+from models.mlp import PRESETS, MnistMLP
 
 RUN_FILES = {
     "checkpoint.npz",
@@ -118,8 +118,10 @@ def test_replayed_and_eager_runs_print_the_same_numbers_and_save_the_same_weight
     paths = {**train_command.STEP_PATHS, "replay": counting_replay}
     monkeypatch.setattr(train_command, "STEP_PATHS", paths)
     # The quick run's test checks the pictures; drawing them is most of a run's time.
-    monkeypatch.setattr(train_command, "plot_curves", lambda path, history: None)
-    monkeypatch.setattr(train_command, "plot_misclassified", lambda path, x, t, predicted: False)
+    monkeypatch.setattr(train_command, "plot_curves", lambda path, history, preset_name: None)
+    monkeypatch.setattr(
+        train_command, "plot_misclassified", lambda path, x, t, predicted, preset_name: False
+    )
     printed = {}
     for name, options in (("replay", []), ("eager", ["--eager"])):
         argv = ["--quick", "--no-progress", "--preset", preset, "--out", str(tmp_path / name)]
@@ -165,6 +167,60 @@ def test_quick_run_writes_every_file_and_no_temporary_one(quick_run):
     config = json.loads((quick_run / "config.json").read_text())
     assert (config["preset"], config["seed"], config["settings"]["epochs"]) == ("default", 3, 1)
     assert config["step"] == "replay"
+
+
+def history_of(splits, epochs=3):
+    """Made-up metrics rows with the keys a run records."""
+    rows = []
+    for epoch in range(1, epochs + 1):
+        row = {"epoch": epoch, "batch_loss": 1 / epoch}
+        for place, name in enumerate(splits):
+            row[f"{name}_loss"] = 0.5 / epoch + place
+            row[f"{name}_accuracy"] = 0.9 + epoch / 100 - place / 1000
+        rows.append(row)
+    return rows
+
+
+def line_colours(figure):
+    """{label: the set of colours its lines have, over every panel}."""
+    colours = {}
+    for axes in figure.axes:
+        for line in axes.get_lines():
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    return colours
+
+
+def test_curves_keep_one_colour_per_split_in_every_panel_and_preset_and_name_the_preset():
+    nielsen = line_colours(train_command.curves_figure(history_of(("train", "val", "test")), "n"))
+    default = line_colours(train_command.curves_figure(history_of(("train", "test")), "d"))
+    assert set(nielsen) == {"batches (running)", "train", "val", "test"}
+    assert all(len(colours) == 1 for colours in nielsen.values()), nielsen
+    assert len(set().union(*nielsen.values())) == 4  # four splits, four colours
+    assert default == {name: nielsen[name] for name in default}  # and the same in each preset
+    history = history_of(("train", "val", "test"))
+    history[-1]["test_accuracy"] = 0.9183
+    figure = train_command.curves_figure(history, "nielsen")
+    assert figure.get_suptitle() == "nielsen: test accuracy 91.83% after 3 epoch(s)"
+
+
+def test_the_run_pictures_say_what_they_show(quick_run):
+    from matplotlib.image import imread
+
+    graph = (quick_run / "graph.svg").read_text()
+    assert "default: one training step on 4 digits, one box per layer" in graph
+    assert ">labels<" in graph and ">images<" in graph  # the step's inputs, named
+    assert "input 0" in graph and "input 1" in graph  # the logits and labels into the loss
+    expanded = (quick_run / "graph_expanded.svg").read_text()
+    assert "default: one training step on 4 digits, every op" in expanded
+    height, width, _ = imread(quick_run / "misclassified.png").shape
+    assert height > width / 2  # 4 rows of 10 digits, with the title above and the key below
+
+
+def test_nielsens_graph_names_the_one_hot_labels(tmp_path, digits):
+    model = MnistMLP(PRESETS["nielsen"], rng=0)
+    x, t = digits["train"]
+    (graph, _) = train_command.draw_graphs(tmp_path, model, x, t, "nielsen")
+    assert ">labels, one&#45;hot<" in graph.read_text()  # Graphviz writes - as &#45;
 
 
 def test_every_file_of_the_run_is_written_whole_then_renamed_into_place(quick_run_and_renames):
@@ -296,10 +352,12 @@ def curves_drawn(monkeypatch):
     monkeypatch.setattr(
         train_command,
         "plot_curves",
-        lambda path, history: drawn.append([row["epoch"] for row in history]),
+        lambda path, history, preset_name: drawn.append([row["epoch"] for row in history]),
     )
-    monkeypatch.setattr(train_command, "plot_misclassified", lambda path, x, t, predicted: False)
-    monkeypatch.setattr(train_command, "draw_graphs", lambda folder, model, x, t: [])
+    monkeypatch.setattr(
+        train_command, "plot_misclassified", lambda path, x, t, predicted, preset_name: False
+    )
+    monkeypatch.setattr(train_command, "draw_graphs", lambda folder, model, x, t, preset_name: [])
     return drawn
 
 

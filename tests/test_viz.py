@@ -228,10 +228,16 @@ def test_labels_show_shape_dtype_and_op_arguments():
     assert "clip high=0.5" in texts  # the unset bound is left out
 
 
+def edge_lines(attrs):
+    """The lines of an edge's label, as plain text."""
+    label = attrs.get("label", "")
+    return [plain(line) for line in label.split("<BR/>")] if label else []
+
+
 def edge_label(attrs):
     """(the input position drawn on an edge, or None; the rest of its label as plain text)."""
     label = attrs.get("label", "")
-    found = re.search(rf'<FONT [^>]*COLOR="{POSITION_COLOR}">(\d+)</FONT>', label)
+    found = re.search(rf'<FONT [^>]*COLOR="{POSITION_COLOR}">input (\d+)</FONT>', label)
     if found is None:
         return None, plain(label)
     return int(found[1]), plain(label[: found.start()] + label[found.end() :])
@@ -249,7 +255,7 @@ def test_edges_into_an_op_with_several_inputs_say_which_input_they_are():
     picture = read(to_dot(y - x))
     (sub,) = picture.ops()
     assert position_labels(picture, sub) == [(picture.named("y"), 0), (picture.named("x"), 1)]
-    assert "0, 1: which input" in plain(picture.graph["label"])
+    assert "input 0, 1: which input of the op" in plain(picture.graph["label"])
     unary = read(to_dot(x.tanh()))
     assert [edge_label(attrs) for _, _, attrs in unary.edges] == [(None, "")] * 2
     assert "which input" not in plain(unary.graph["label"])
@@ -291,6 +297,16 @@ def test_each_kind_has_its_own_style_and_the_legend_names_the_kinds_present():
     for text in ("input (no grad)", "parameter", "intermediate", "output", "constant", "op"):
         assert text in legend
     assert "module" not in legend and "gradient check" not in legend
+
+
+def test_a_title_says_what_the_picture_shows_above_the_legend():
+    loss = mlp_loss()
+    titled = plain(read(to_dot(loss, title="one training step on 4 digits")).graph["label"])
+    assert titled.startswith("one training step on 4 digits input (no grad)")
+    assert "one training step" not in plain(read(to_dot(loss)).graph["label"])
+    alone = read(to_dot(loss, title="one training step on 4 digits", show_legend=False))
+    assert plain(alone.graph["label"]) == "one training step on 4 digits"
+    assert "label" not in read(to_dot(loss, show_legend=False)).graph
 
 
 # ----- values and gradients --------------------------------------------------------------
@@ -412,6 +428,8 @@ def test_collapse_draws_each_innermost_module_as_one_box():
     assert leaving == [(None, "(4, 5)")]  # the shape of what leaves the box, into relu
     (into_loss,) = [attrs for tail, _, attrs in collapsed.edges if tail == fc2]
     assert edge_label(into_loss) == (0, "(4, 3)")  # logits: input 0 of the cross-entropy
+    # one line each, so the position and the shape cannot run together ("0(4, 3)")
+    assert edge_lines(into_loss) == ["input 0", "(4, 3)"]
     assert len(collapsed.edges) == 7  # images->fc1->relu->h->fc2->ce<-labels, ce->loss
 
 
@@ -649,14 +667,14 @@ def test_a_traced_picture_numbers_the_edges_in_backward_order():
     trace = trace_backward(o)
     picture = read(to_dot(o, trace=trace))
     numbered = [edge_label(attrs)[1] for _, _, attrs in picture.edges]
-    numbers = sorted(int(label.split(":")[0]) for label in numbered if label)
+    numbers = sorted(int(label.split(":")[0].removeprefix("step ")) for label in numbered if label)
     assert numbers == [1, 2, 2, 3, 3, 4, 5]  # one per gradient sent; x1 and x2 get none
     (tanh,) = picture.find("tanh")
     into_tanh = [edge_label(attrs) for _, head, attrs in picture.edges if head == tanh]
-    assert into_tanh == [(None, f"1: {1 - o.item() ** 2:.4g}")]
+    assert into_tanh == [(None, f"step 1: grad {1 - o.item() ** 2:.4g}")]
     (w1_edge,) = [attrs for tail, _, attrs in picture.edges if tail == picture.named("w1")]
     # x1 * w1 was recorded before x2 * w2, so backward reaches it after: w1 gets step 5
-    assert edge_label(w1_edge) == (1, "5: 1")
+    assert edge_lines(w1_edge) == ["input 1", "step 5: grad 1"]
     n_key = picture.named("n")
     assert picture.text(n_key).endswith("grad 0.5")  # the trace knows intermediate gradients
 
@@ -763,6 +781,8 @@ def test_the_command_draws_the_examples(tmp_path, capsys):
     collapsed = ET.parse(tmp_path / "mlp_graph.svg").getroot()
     texts = " ".join(el.text or "" for el in collapsed.iter() if el.tag.endswith("text"))
     assert "fc1" in texts and "fc2" in texts and "fc1.weight (784, 50)" in texts
+    assert "one training step of a 784-50-10 MLP on 100 random digits" in texts
+    assert "labels" in texts and "input 1" in texts  # the labels, named, enter the loss second
     bug = ET.parse(tmp_path / "planted_bug.svg").getroot()
     texts = " ".join(el.text or "" for el in bug.iter() if el.tag.endswith("text"))
     assert texts.count("gradient WRONG") == 1 and "gradient ok" in texts

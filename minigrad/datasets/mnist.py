@@ -30,11 +30,16 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import DTypeLike
 
+from minigrad.checks import check_flag
 from minigrad.files import atomic_path, atomic_write, read_npz
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CACHE_NAME",
@@ -44,6 +49,7 @@ __all__ = [
     "IdxFormatError",
     "MnistError",
     "Sources",
+    "digit_grid",
     "fetch_mnist",
     "load_arrays",
     "load_mnist",
@@ -549,7 +555,17 @@ def load_mnist(
     pairs come back, train / validation / test (Nielsen's 50k/10k/10k is validation=10000).
     data_dir: where the files are kept; default $MINIGRAD_DATA or a per-user cache.
     """
-    if np.dtype(dtype).kind != "f":
+    for name, flag in (
+        ("normalize", normalize),
+        ("flatten", flatten),
+        ("one_hot_label", one_hot_label),
+    ):
+        check_flag("load_mnist", name, flag)
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError as error:
+        raise TypeError(f"load_mnist: dtype {dtype!r:.40} is not a NumPy dtype") from error
+    if kind != "f":
         raise ValueError(
             f"load_mnist: dtype must be a floating type for normalized images, got {dtype}"
         )
@@ -590,6 +606,10 @@ def _prepare_images(
 # ---------------------------------------------------------------- pictures
 
 
+GRID_MARGIN = 0.35  # inches for the key below a digit grid, and for its title above
+GRID_KEY = "t: the true label    y: the prediction (red when wrong)"
+
+
 def save_digit_grid(
     path: str | os.PathLike[str],
     images: np.ndarray,
@@ -597,14 +617,31 @@ def save_digit_grid(
     predictions: np.ndarray | None = None,
     *,
     columns: int = 10,
+    title: str | None = None,
 ) -> Path:
-    """Save digits as a PNG grid captioned `t=label` (and `y=prediction`, red when wrong).
+    """Save digits as a PNG grid captioned `t=label` (and `y=prediction`, red when wrong),
+    with a key saying what t and y are below it, and `title` above it.
 
     The book's `img_show` opens a window; this writes a file (whole or not at all), so it
     works over SSH, in CI and in notebooks alike. Images may be flat (N, 784), (N, 28, 28)
     or (N, 1, 28, 28); labels and predictions may be digits or one-hot / score rows (argmax
     is taken).
     """
+    figure = digit_grid(images, labels, predictions, columns=columns, title=title)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
+    return Path(path)
+
+
+def digit_grid(
+    images: np.ndarray,
+    labels: np.ndarray,
+    predictions: np.ndarray | None = None,
+    *,
+    columns: int = 10,
+    title: str | None = None,
+) -> Figure:
+    """The matplotlib Figure `save_digit_grid` saves."""
     from matplotlib.figure import Figure
 
     digits = np.asarray(images).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
@@ -617,16 +654,21 @@ def save_digit_grid(
         )
     columns = max(1, min(columns, len(digits)))
     rows = -(-len(digits) // columns)
-    figure = Figure(figsize=(columns * 1.0, rows * 1.2))
+    height = rows * 1.2 + GRID_MARGIN * (1 + (title is not None))
+    figure = Figure(figsize=(max(columns, 4) * 1.0, height))
     for index, axes in enumerate(figure.subplots(rows, columns, squeeze=False).flat):
         axes.axis("off")
         if index < len(digits):
             axes.imshow(digits[index], cmap="gray_r")
             _caption(axes, truth[index], None if guesses is None else guesses[index])
-    figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png")
-    return Path(path)
+    key = "t: the true label" if guesses is None else GRID_KEY
+    figure.text(0.5, 0.1 * GRID_MARGIN / height, key, ha="center", va="bottom", fontsize=10)
+    top = 1.0
+    if title is not None:
+        figure.suptitle(title, fontweight="bold")
+        top -= GRID_MARGIN / height
+    figure.tight_layout(rect=(0, GRID_MARGIN / height, 1, top))
+    return figure
 
 
 def _as_digits(values: np.ndarray) -> np.ndarray:

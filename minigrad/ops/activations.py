@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, as_floating
+from minigrad.ops.base import Op, as_floating, axis_index, onnx_node
 from minigrad.ops.elementwise import Erf, Exp, Where, erf
 
 
@@ -18,7 +19,7 @@ class Sigmoid(Op):
         # 1 / (1 + e^-a) keeps full relative precision far below zero, where the tanh form
         # 0.5 + 0.5 tanh(a / 2) rounds to 0; e^-a overflowing to inf there gives exactly 0.
         with np.errstate(over="ignore"):
-            return 1 / (1 + np.exp(-a))
+            return 1 / (1 + np.exp(-as_floating(a)))
 
     def backward(self, grad, out, a):
         return (grad * out * (1 - out),)
@@ -29,7 +30,7 @@ class Tanh(Op):
     spelling = "{0}.tanh()"
 
     def forward(self, a):
-        return np.tanh(a)
+        return np.tanh(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad * (1 - out * out),)
@@ -169,7 +170,8 @@ class Softplus(Op):
     spelling = "F.softplus({0})"
 
     def forward(self, a):
-        return np.logaddexp(np.zeros((), as_floating(a).dtype), a)
+        a = as_floating(a)
+        return np.logaddexp(np.zeros((), a.dtype), a)
 
     def backward(self, grad, out, a):
         return (grad * Sigmoid.call(a),)
@@ -182,7 +184,8 @@ class LogSigmoid(Op):
     spelling = "F.log_sigmoid({0})"
 
     def forward(self, a):
-        return -np.logaddexp(np.zeros((), as_floating(a).dtype), -a)
+        a = as_floating(a)
+        return -np.logaddexp(np.zeros((), a.dtype), -a)
 
     def backward(self, grad, out, a):
         return (grad * Sigmoid.call(-a),)
@@ -207,8 +210,10 @@ class Softmax(AlongAxis):
     spelling = "{0}.softmax({params})"
 
     def forward(self, a):
+        a = as_floating(a)
+        axis_index(self.axis, a.ndim)  # also where an empty input never reads it
         if not a.size:  # an empty axis has no max; there is nothing to normalise
-            return as_floating(a).copy()
+            return a.copy()
         exps = np.exp(a - a.max(axis=self.axis, keepdims=True))
         exps /= exps.sum(axis=self.axis, keepdims=True)
         return exps
@@ -222,10 +227,71 @@ class LogSoftmax(AlongAxis):
     spelling = "{0}.log_softmax({params})"
 
     def forward(self, a):
+        a = as_floating(a)
+        axis_index(self.axis, a.ndim)
         if not a.size:  # an empty axis has no max; there is nothing to normalise
-            return as_floating(a).copy()
+            return a.copy()
         shifted = a - a.max(axis=self.axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
 
     def backward(self, grad, out, a):
         return (grad - Exp.call(out) * grad.sum(axis=self.axis, keepdims=True),)
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def export_leaky_relu(graph: Any, op: Op, a: str) -> str:
+    return graph.node("LeakyRelu", a, alpha=float(op.negative_slope))
+
+
+def export_elu(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Elu", a, alpha=float(op.alpha))
+
+
+def export_gelu(graph: Any, op: Op, a: str) -> str:
+    """x (1 + erf(x / sqrt 2)) / 2 (ONNX has Gelu only from opset 20)."""
+    cdf = graph.node(
+        "Add",
+        graph.node("Erf", graph.node("Mul", a, graph.constant(SQRT_HALF))),
+        graph.constant(1.0),
+    )
+    return graph.node("Mul", graph.node("Mul", a, cdf), graph.constant(0.5))
+
+
+def export_gelu_tanh(graph: Any, op: Op, a: str) -> str:
+    cube = graph.node("Mul", graph.node("Mul", a, a), a)
+    inner = graph.node("Add", a, graph.node("Mul", cube, graph.constant(GELU_TANH_CUBIC)))
+    tanh = graph.node("Tanh", graph.node("Mul", inner, graph.constant(GELU_TANH_SCALE)))
+    half = graph.node("Mul", a, graph.constant(0.5))
+    return graph.node("Mul", half, graph.node("Add", tanh, graph.constant(1.0)))
+
+
+def export_silu(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Mul", a, graph.node("Sigmoid", a))
+
+
+def export_log_sigmoid(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Neg", graph.node("Softplus", graph.node("Neg", a)))
+
+
+def export_softmax(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Softmax", a, axis=int(op.axis))
+
+
+def export_log_softmax(graph: Any, op: Op, a: str) -> str:
+    return graph.node("LogSoftmax", a, axis=int(op.axis))
+
+
+ONNX = {
+    "sigmoid": onnx_node("Sigmoid"),
+    "tanh": onnx_node("Tanh"),
+    "relu": onnx_node("Relu"),
+    "leaky_relu": export_leaky_relu,
+    "elu": export_elu,
+    "gelu": export_gelu,
+    "gelu_tanh": export_gelu_tanh,
+    "silu": export_silu,
+    "softplus": onnx_node("Softplus"),
+    "log_sigmoid": export_log_sigmoid,
+    "softmax": export_softmax,
+    "log_softmax": export_log_softmax,
+}

@@ -21,17 +21,26 @@ What the property tests need to know sits on the class too:
 - `examples`: values for params that `draw_arguments` does not draw (clip's bounds);
 - `spelling`: how a user writes it, for the code printed for a failing graph;
 - `empty_inputs`: False for an op that has no answer for an empty input (max);
-- `edges`: values its `draw_arguments` also draws outside the domain (pow's base 0).
+- `edges`: values its `draw_arguments` also draws outside the domain (pow's base 0);
+- `flags`: the params that must be True or False (a string such as "no" is truthy).
+
+How an op exports to ONNX sits in its family module too: a table `ONNX` at the end of the
+module maps each op's name to a function `(graph, op, *input_names) -> output_name` that
+writes its ONNX nodes through `graph` (a `minigrad.onnx.OnnxGraph`), or to
+`NotExportable(why)`. The op modules never import onnx; tests/test_onnx.py fails for a
+registered op that has no entry.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from minigrad.checks import check_flag
 from minigrad.grad_mode import Recording
 from minigrad.tensor import DEFAULT_DTYPE, Tensor, as_operand
 
@@ -102,6 +111,7 @@ class Op:
     spelling: ClassVar[str] = ""
     empty_inputs: ClassVar[bool] = True  # tests also draw inputs with a side of 0
     edges: ClassVar[tuple[float, ...]] = ()  # values drawn on purpose outside `domain`
+    flags: ClassVar[tuple[str, ...]] = ()  # params that must be bools, checked by `apply`
 
     # forward on the inputs' arrays, and backward on arrays: chosen by arity, once per class
     forward_arrays: ClassVar[Any] = staticmethod(_forward_one)
@@ -139,6 +149,9 @@ class Op:
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         op = cls.__new__(cls)  # what __init__ does, minus a call: this runs for every op
         if params:
+            for flag in cls.flags:
+                if flag in params:
+                    check_flag(cls.name, flag, params[flag])
             op.__dict__.update(params)
             op.arguments = params
         try:
@@ -308,6 +321,21 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
+def is_whole(value: Any) -> bool:
+    """An int or NumPy integer, not a bool: True would silently count as 1."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def axis_index(axis: Any, ndim: int) -> int:
+    """One axis counted from the start. Out of range is refused, never wrapped round
+    (5 % 2 is a real axis), and so is anything but a whole number (1.5, True, "0")."""
+    if not is_whole(axis):
+        raise TypeError(f"axis must be an int, got {axis!r:.40}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for {ndim} axes: use {-ndim}..{ndim - 1}")
+    return int(axis) % ndim
+
+
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """Axis given as None, an int or a tuple, as a sorted tuple of non-negative ints."""
     if axis is None:
@@ -320,3 +348,24 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     """The shape of a reduction with keepdims=True."""
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class ExportError(ValueError):
+    """A traced graph that cannot be written as ONNX; the message names the op and why."""
+
+
+@dataclass(frozen=True)
+class NotExportable:
+    """An op's ONNX entry when it has no ONNX form: `reason` says why, in the exporter's
+    error."""
+
+    reason: str
+
+
+def onnx_node(op_type: str, **attributes: Any) -> Callable[..., str]:
+    """The ONNX entry of an op that is one ONNX node of `op_type` on the op's inputs."""
+
+    def export(graph: Any, op: Op, *inputs: str) -> str:
+        return graph.node(op_type, *inputs, **attributes)
+
+    return export

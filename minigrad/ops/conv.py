@@ -485,3 +485,79 @@ def _draw_axis(case: Any, side: int, pooling: bool) -> tuple[int, ...]:
     dilation = case.integer(1, 2)
     kernel = case.integer(1, min(3, (side + 2 * padding - 1) // dilation + 1))
     return kernel, stride, padding, dilation
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def window_attributes(window: Window, dilated: bool = True) -> dict[str, list[int]]:
+    """A window as ONNX's attributes; pads are (top, left, bottom, right)."""
+    attributes = {
+        "kernel_shape": list(window.kernel),
+        "strides": list(window.stride),
+        "pads": list(window.padding) * 2,
+    }
+    if dilated:
+        attributes["dilations"] = list(window.dilation)
+    return attributes
+
+
+def export_conv2d(graph: Any, op: Op, x: str, weight: str, bias: str) -> str:
+    window = op.window(*(t.shape for t in op.inputs))
+    return graph.node("Conv", x, weight, bias, group=int(op.groups), **window_attributes(window))
+
+
+def export_max_pool2d(graph: Any, op: Op, x: str) -> str:
+    """ONNX's MaxPool leaves padding out of every window, as -inf padding does."""
+    window = op.window(op.inputs[0].shape)
+    return graph.node("MaxPool", x, **window_attributes(window, dilated=False))
+
+
+def export_avg_pool2d(graph: Any, op: Op, x: str) -> str:
+    window = op.window(op.inputs[0].shape)
+    return graph.node(
+        "AveragePool", x, count_include_pad=1, **window_attributes(window, dilated=False)
+    )
+
+
+def offset_filters(graph: Any, window: Window, channels: int) -> str:
+    """Weights (C*KH*KW, 1, KH, KW) that pick, for each channel, one kernel offset each:
+    a grouped convolution with them is im2col, and the transposed one col2im."""
+    picks = np.eye(window.area, dtype=graph.dtype).reshape(window.area, 1, *window.kernel)
+    return graph.constant(np.tile(picks, (channels, 1, 1, 1)))
+
+
+def export_im2col(graph: Any, op: Op, x: str) -> str:
+    window = op.window(op.inputs[0].shape)
+    channels = op.inputs[0].shape[1]
+    filters = offset_filters(graph, window, channels)
+    patches = graph.node("Conv", x, filters, group=channels, **window_attributes(window))
+    return graph.node("Reshape", patches, graph.ints([0, 0, -1]))
+
+
+def export_col2im(graph: Any, op: Op, columns: str) -> str:
+    window = op.window(op.inputs[0].shape)
+    channels = op.inputs[0].shape[1] // window.area
+    filters = offset_filters(graph, window, channels)
+    images = graph.node("Reshape", columns, graph.ints([0, channels * window.area, *window.output]))
+    # rows and columns no window reaches (the stride does not divide the room) are zeros
+    spans = _spans(window.kernel, window.dilation)
+    uncovered = [
+        room - (stride * (out - 1) + span)
+        for room, stride, out, span in zip(window.padded, window.stride, window.output, spans)
+    ]
+    return graph.node(
+        "ConvTranspose",
+        images,
+        filters,
+        group=channels,
+        output_padding=uncovered,
+        **window_attributes(window),
+    )
+
+
+ONNX = {
+    "conv2d": export_conv2d,
+    "max_pool2d": export_max_pool2d,
+    "avg_pool2d": export_avg_pool2d,
+    "im2col": export_im2col,
+    "col2im": export_col2im,
+}

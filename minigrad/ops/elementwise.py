@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, OpError, as_floating
+from minigrad.checks import check_number
+from minigrad.ops.base import Op, OpError, as_floating, onnx_node
 
 
 class Add(Op):
@@ -58,7 +59,7 @@ class Div(Op):
     spelling = "{0} / {1}"
 
     def forward(self, a, b):
-        return a / b
+        return as_floating(a) / as_floating(b)
 
     def backward(self, grad, out, a, b):
         grad_a = grad / b
@@ -127,7 +128,7 @@ class Exp(Op):
     spelling = "{0}.exp()"
 
     def forward(self, a):
-        return np.exp(a)
+        return np.exp(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad * out,)
@@ -139,7 +140,7 @@ class Log(Op):
     spelling = "{0}.log()"
 
     def forward(self, a):
-        return np.log(a)
+        return np.log(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad / a,)
@@ -151,7 +152,7 @@ class Sqrt(Op):
     spelling = "{0}.sqrt()"
 
     def forward(self, a):
-        return np.sqrt(a)
+        return np.sqrt(as_floating(a))
 
     def backward(self, grad, out, a):
         return (grad / (out * 2),)
@@ -329,7 +330,13 @@ class Clip(Op):
     high: float | None = None
 
     def forward(self, a):
-        return np.clip(a, self.low, self.high)
+        for name, bound in (("low", self.low), ("high", self.high)):
+            if bound is not None:
+                check_number(self.name, name, bound)
+        whole = all(
+            bound is None or isinstance(bound, (int, np.integer)) for bound in (self.low, self.high)
+        )
+        return np.clip(a if whole else as_floating(a), self.low, self.high)
 
     def backward(self, grad, out, a):
         a = self.inputs[0].data  # the mask is a constant, also when the backward is recorded
@@ -417,3 +424,44 @@ class Minimum(Maximum):
     spelling = "{0}.minimum({1})"
     combine = staticmethod(np.minimum)
     wins = staticmethod(np.less)
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def export_log1p(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Log", graph.node("Add", a, graph.constant(1.0)))
+
+
+def export_expm1(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Sub", graph.node("Exp", a), graph.constant(1.0))
+
+
+def export_clip(graph: Any, op: Op, a: str) -> str:
+    bounds = ["" if bound is None else graph.constant(bound) for bound in (op.low, op.high)]
+    return graph.node("Clip", a, *bounds)
+
+
+def export_where(graph: Any, op: Op, a: str, b: str) -> str:
+    return graph.node("Where", graph.constant(np.asarray(op.condition)), a, b)
+
+
+ONNX = {
+    "add": onnx_node("Add"),
+    "sub": onnx_node("Sub"),
+    "mul": onnx_node("Mul"),
+    "div": onnx_node("Div"),
+    "pow": onnx_node("Pow"),
+    "neg": onnx_node("Neg"),
+    "exp": onnx_node("Exp"),
+    "log": onnx_node("Log"),
+    "sqrt": onnx_node("Sqrt"),
+    "log1p": export_log1p,
+    "expm1": export_expm1,
+    "sin": onnx_node("Sin"),
+    "cos": onnx_node("Cos"),
+    "erf": onnx_node("Erf"),
+    "abs": onnx_node("Abs"),
+    "clip": export_clip,
+    "where": export_where,
+    "maximum": onnx_node("Max"),
+    "minimum": onnx_node("Min"),
+}

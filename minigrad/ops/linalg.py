@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, OpError
+from minigrad.ops.base import Op, OpError, onnx_node
 from minigrad.tensor import Tensor
 
 
@@ -112,7 +113,7 @@ class Linear(Op):
         grad_weight = None
         if self.inputs[1].requires_grad:
             # Every leading axis of x is a row; counted, not inferred (-1), so a size 0 works.
-            count = int(np.prod(x.shape[:-1]))
+            count = math.prod(x.shape[:-1])
             rows = x.reshape(count, weight.shape[0]) if x.ndim != 2 else x
             grad_rows = grad.reshape(count, weight.shape[1]) if grad.ndim != 2 else grad
             grad_weight = matrix_product(rows.T, grad_rows)
@@ -163,6 +164,11 @@ class Einsum(Op):
     subscripts: str = ""
 
     def forward(self, *arrays):
+        if not isinstance(self.subscripts, str):
+            raise OpError(
+                f"einsum: subscripts must be a string such as 'ij,jk->ik', "
+                f"got {self.subscripts!r:.40}"
+            )
         terms, output = self.explicit([a.ndim for a in arrays])
         return np.einsum(f"{','.join(terms)}->{output}", *arrays, optimize=len(arrays) > 2)
 
@@ -253,3 +259,20 @@ def _product_fits(a: tuple[int, ...], b: tuple[int, ...], limit: int) -> bool:
         return np.matmul(np.empty(a), np.empty(b)).size <= limit
     except ValueError:
         return False
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def export_linear(graph: Any, op: Op, x: str, weight: str, bias: str) -> str:
+    return graph.node("Add", graph.node("MatMul", x, weight), bias)
+
+
+def export_einsum(graph: Any, op: Op, *operands: str) -> str:
+    terms, output = op.explicit([t.ndim for t in op.inputs])
+    return graph.node("Einsum", *operands, equation=f"{','.join(terms)}->{output}")
+
+
+ONNX = {
+    "matmul": onnx_node("MatMul"),
+    "linear": export_linear,
+    "einsum": export_einsum,
+}

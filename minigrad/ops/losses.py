@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.activations import LogSoftmax, Sigmoid, Softmax
-from minigrad.ops.base import Op, OpError, as_floating
+from minigrad.ops.base import Op, OpError, as_floating, is_whole
 from minigrad.ops.elementwise import Clip
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -36,7 +36,7 @@ class MeanSquaredError(Op):
 
     def forward(self, y, target):
         check_reduction(self.name, self.reduction, REDUCTIONS)
-        diff = as_floating(y - target)
+        diff = as_floating(y) - as_floating(target)  # uint8 would wrap below 0
         if self.reduction == "none":
             return 0.5 * (diff * diff).sum(axis=tuple(range(1, diff.ndim)))
         total = np.asarray(0.5 * np.vdot(diff, diff), dtype=diff.dtype)
@@ -70,6 +70,8 @@ def check_labels(
     other than `ignore_index`, which marks an example to leave out."""
     allowed = ""
     if ignore_index is not None:
+        if not is_whole(ignore_index):
+            raise OpError(f"{op_name}: ignore_index must be an int label, got {ignore_index!r:.40}")
         labels = labels[labels != ignore_index]
         allowed = f" (or be the ignore_index, {ignore_index})"
     # As unsigned numbers negative labels are huge, so one max() checks both ends.
@@ -293,12 +295,12 @@ class SoftmaxCrossEntropy(Op):
             check_labels(self.name, target, logits.shape[1])  # checked here for replay too
             losses = np.log(sums[:, 0]) - shifted[np.arange(len(target)), target]
         else:
-            losses = -(target * (shifted - np.log(sums))).sum(axis=1)
+            losses = -(as_floating(target) * (shifted - np.log(sums))).sum(axis=1)
         if self.reduction == "mean":
             return np.asarray(losses.sum() / len(losses), dtype=logits.dtype)
         if self.reduction == "sum":
             return np.asarray(losses.sum(), dtype=logits.dtype)
-        return losses
+        return losses.astype(logits.dtype, copy=False)
 
     def backward(self, grad, out, logits, target):
         probs = Softmax.record(self.saved, logits, axis=1)
@@ -557,3 +559,148 @@ class BinaryCrossEntropyWithLogits(BinaryLoss):
             shape = draw_shape_within(case, case.values[inputs[0]].shape)
             case.params["pos_weight"] = case.floats(shape, 0.1, 2.0)
         return inputs
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def export_reduced(graph: Any, losses: str, reduction: str, count: str | None = None) -> str:
+    """The losses as `reduction` asks; "mean" over them all, or their sum over `count`."""
+    if reduction == "none":
+        return losses
+    total = graph.node("ReduceSum", losses, keepdims=0)
+    if reduction == "sum":
+        return total
+    return (
+        graph.node("ReduceMean", losses, keepdims=0)
+        if count is None
+        else graph.node("Div", total, count)
+    )
+
+
+def export_mean_squared_error(graph: Any, op: Op, y: str, target: str) -> str:
+    diff = graph.node("Sub", y, target)
+    squares = graph.node("Mul", graph.node("Mul", diff, diff), graph.constant(0.5))
+    ndim = max(t.ndim for t in op.inputs)
+    if op.reduction == "none":
+        if ndim <= 1:
+            return squares
+        return graph.node("ReduceSum", squares, graph.ints(range(1, ndim)), keepdims=0)
+    if op.reduction == "mean" and ndim:  # the sum over examples' mean: it follows the batch
+        squares = graph.node("ReduceMean", squares, axes=[0], keepdims=0)
+    return graph.node("ReduceSum", squares, keepdims=0)
+
+
+def nll_attributes(op: Op, reduction: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"reduction": reduction}
+    if op.ignore_index is not None:
+        attributes["ignore_index"] = int(op.ignore_index)
+    return attributes
+
+
+def class_weight_input(graph: Any, op: Op) -> list[str]:
+    return [] if op.weight is None else [graph.constant(np.asarray(op.weight, dtype=graph.dtype))]
+
+
+def export_nll_loss(graph: Any, op: Op, log_probs: str, labels: str) -> str:
+    weight = class_weight_input(graph, op)
+    return graph.node(
+        "NegativeLogLikelihoodLoss", log_probs, labels, *weight, **nll_attributes(op, op.reduction)
+    )
+
+
+def export_softmax_cross_entropy(graph: Any, op: Op, logits: str, target: str) -> str:
+    """log_softmax, then: integer labels are NegativeLogLikelihoodLoss (plus the uniform
+    part, with label smoothing); probability rows a sum over classes."""
+    log_probs = graph.node("LogSoftmax", logits, axis=1)
+    if op.inputs[1].dtype.kind not in "iu":
+        return export_probability_rows_loss(graph, op, log_probs, target)
+    if not op.label_smoothing:
+        weight = class_weight_input(graph, op)
+        attributes = nll_attributes(op, op.reduction)
+        return graph.node("NegativeLogLikelihoodLoss", log_probs, target, *weight, **attributes)
+    return export_smoothed_labels_loss(graph, op, log_probs, target)
+
+
+def export_probability_rows_loss(graph: Any, op, log_probs: str, target: str) -> str:
+    smoothing, classes = float(op.label_smoothing), op.inputs[0].shape[1]
+    rows = graph.node("Mul", target, graph.constant(1 - smoothing))
+    rows = graph.node("Add", rows, graph.constant(smoothing / classes))
+    for weight in class_weight_input(graph, op):
+        rows = graph.node("Mul", rows, weight)
+    terms = graph.node("Mul", rows, log_probs)
+    losses = graph.node("Neg", graph.node("ReduceSum", terms, graph.ints([1]), keepdims=0))
+    return export_reduced(graph, losses, op.reduction)
+
+
+def export_smoothed_labels_loss(graph: Any, op, log_probs: str, labels: str) -> str:
+    """(1 - s) times the label's term plus s / C times every class's, for the labels that
+    count; "mean" divides by the weights of those labels, as PyTorch does."""
+    smoothing, classes = float(op.label_smoothing), op.inputs[0].shape[1]
+    weight = class_weight_input(graph, op)
+    picked = graph.node(
+        "NegativeLogLikelihoodLoss", log_probs, labels, *weight, **nll_attributes(op, "none")
+    )
+    weighted = graph.node("Mul", log_probs, weight[0]) if weight else log_probs
+    every_class = graph.node("ReduceSum", weighted, graph.ints([1]), keepdims=0)
+    counted = labels  # labels that index the weights: ignored ones set to class 0
+    kept = None
+    if op.ignore_index is not None:
+        label_type = op.inputs[1].dtype
+        ignored = graph.node("Equal", labels, graph.constant(np.array(op.ignore_index, label_type)))
+        kept = graph.node("Cast", graph.node("Not", ignored), to=graph.element_type)
+        every_class = graph.node("Mul", every_class, kept)
+        counted = graph.node("Where", ignored, graph.constant(np.array(0, label_type)), labels)
+    losses = graph.node(
+        "Sub",
+        graph.node("Mul", picked, graph.constant(1 - smoothing)),
+        graph.node("Mul", every_class, graph.constant(smoothing / classes)),
+    )
+    if op.reduction != "mean" or (kept is None and not weight):
+        return export_reduced(graph, losses, op.reduction)
+    counts = graph.node("Gather", weight[0], counted, axis=0) if weight else kept
+    if weight and kept is not None:
+        counts = graph.node("Mul", counts, kept)
+    return export_reduced(graph, losses, "mean", graph.node("ReduceSum", counts, keepdims=0))
+
+
+def export_binary_cross_entropy(graph: Any, op: Op, probs: str, targets: str) -> str:
+    floor = graph.constant(-100.0)  # each log clamped, as PyTorch does
+    log_p = graph.node("Max", graph.node("Log", probs), floor)
+    log_not_p = graph.node(
+        "Max", graph.node("Log", graph.node("Sub", graph.constant(1.0), probs)), floor
+    )
+    not_targets = graph.node("Sub", graph.constant(1.0), targets)
+    losses = graph.node(
+        "Neg",
+        graph.node(
+            "Add", graph.node("Mul", targets, log_p), graph.node("Mul", not_targets, log_not_p)
+        ),
+    )
+    return export_weighted(graph, op, losses)
+
+
+def export_weighted(graph: Any, op, losses: str) -> str:
+    if op.weight is not None:
+        losses = graph.node("Mul", losses, graph.constant(np.asarray(op.weight, dtype=graph.dtype)))
+    return export_reduced(graph, losses, op.reduction)
+
+
+def export_binary_cross_entropy_with_logits(graph: Any, op: Op, logits: str, targets: str) -> str:
+    positive = graph.node("Mul", targets, graph.node("Softplus", graph.node("Neg", logits)))
+    if op.pos_weight is not None:
+        positive = graph.node(
+            "Mul", positive, graph.constant(np.asarray(op.pos_weight, dtype=graph.dtype))
+        )
+    not_targets = graph.node("Sub", graph.constant(1.0), targets)
+    losses = graph.node(
+        "Add", positive, graph.node("Mul", not_targets, graph.node("Softplus", logits))
+    )
+    return export_weighted(graph, op, losses)
+
+
+ONNX = {
+    "mean_squared_error": export_mean_squared_error,
+    "nll_loss": export_nll_loss,
+    "softmax_cross_entropy": export_softmax_cross_entropy,
+    "binary_cross_entropy": export_binary_cross_entropy,
+    "binary_cross_entropy_with_logits": export_binary_cross_entropy_with_logits,
+}

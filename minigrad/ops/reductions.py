@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ class Reduction(Op, register=False):
     """An op that reduces over `axis` (None: all axes), keeping them as 1s if asked."""
 
     params = ("axis", "keepdims")
+    flags = ("keepdims",)
     axis: Any = None
     keepdims: bool = False
 
@@ -50,7 +53,7 @@ class Mean(Reduction):
     spelling = "{0}.mean({params})"
 
     def forward(self, a):
-        return a.mean(axis=self.axis, keepdims=self.keepdims)
+        return as_floating(a).mean(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad, out, a):
         count = a.size // max(out.size, 1)
@@ -104,7 +107,8 @@ class Var(Reduction):
 
     def backward(self, grad, out, a):
         deviation = a - a.mean(axis=self.axis, keepdims=True)
-        scale = 2 / (reduced_count(a.shape, self.axis) - self.ddof)
+        freedom = reduced_count(a.shape, self.axis) - self.ddof
+        scale = 2 / freedom if freedom > 0 else math.inf  # NaN, as the forward's answer
         return (spread(grad, a.shape, self.axis, self.keepdims) * deviation * scale,)
 
     @classmethod
@@ -253,3 +257,68 @@ class Cumsum(Op):
         ndim = case.values[x].ndim
         case.params["axis"] = case.integer(-ndim, ndim - 1) if ndim and case.boolean() else None
         return [x]
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+def export_reduction(op_type: str) -> Callable[..., str]:
+    """A reduction over the op's axes (a 0-d input has none: it is its own result)."""
+
+    def export(graph: Any, op: Op, a: str) -> str:
+        axes = normalize_axes(op.axis, op.inputs[0].ndim)
+        if not axes:
+            return graph.node("Abs" if op_type.startswith("ReduceL") else "Identity", a)
+        return reduce(graph, op_type, a, axes, op.keepdims)
+
+    return export
+
+
+def reduce(graph: Any, op_type: str, a: str, axes: tuple[int, ...], keepdims: bool) -> str:
+    """ONNX reduction node: opset 17's ReduceSum takes its axes as an input, the rest as an
+    attribute."""
+    if op_type == "ReduceSum":
+        return graph.node(op_type, a, graph.ints(axes), keepdims=int(keepdims))
+    return graph.node(op_type, a, axes=list(axes), keepdims=int(keepdims))
+
+
+def export_var(graph: Any, op: Op, a: str) -> str:
+    axes = normalize_axes(op.axis, op.inputs[0].ndim)
+    if not axes:  # one entry: no spread
+        return graph.node("Sub", a, a)
+    deviation = graph.node("Sub", a, reduce(graph, "ReduceMean", a, axes, True))
+    variance = reduce(
+        graph, "ReduceMean", graph.node("Mul", deviation, deviation), axes, op.keepdims
+    )
+    if not op.ddof:
+        return variance
+    # count / (count - ddof), counted at run time: the batch axis may be one of the axes
+    sides = graph.node("Gather", graph.node("Shape", a), graph.ints(axes))
+    count = graph.node("Cast", graph.node("ReduceProd", sides, keepdims=0), to=graph.element_type)
+    ratio = graph.node("Div", count, graph.node("Sub", count, graph.constant(float(op.ddof))))
+    return graph.node("Mul", variance, ratio)
+
+
+def export_std(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Sqrt", export_var(graph, op, a))
+
+
+def export_norm(graph: Any, op: Op, a: str) -> str:
+    return export_reduction("ReduceL1" if op.ord == 1 else "ReduceL2")(graph, op, a)
+
+
+def export_cumsum(graph: Any, op: Op, a: str) -> str:
+    if op.axis is None:
+        return graph.node("CumSum", graph.node("Reshape", a, graph.ints([-1])), graph.ints([0]))
+    return graph.node("CumSum", a, graph.constant(np.array(op.axis, dtype=np.int64)))
+
+
+ONNX = {
+    "sum": export_reduction("ReduceSum"),
+    "mean": export_reduction("ReduceMean"),
+    "max": export_reduction("ReduceMax"),
+    "min": export_reduction("ReduceMin"),
+    "prod": export_reduction("ReduceProd"),
+    "var": export_var,
+    "std": export_std,
+    "norm": export_norm,
+    "cumsum": export_cumsum,
+}

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from minigrad.ops.base import Op, OpError, unbroadcast
+from minigrad.ops.base import (
+    ExportError,
+    Op,
+    OpError,
+    axis_index,
+    is_whole,
+    normalize_axes,
+    unbroadcast,
+)
 
 
 class Reshape(Op):
@@ -40,14 +49,14 @@ class Flatten(Op):
     start_axis: int = 0
 
     def forward(self, a):
-        if not -a.ndim <= self.start_axis < max(a.ndim, 1):
+        if not is_whole(self.start_axis) or not -a.ndim <= self.start_axis < max(a.ndim, 1):
             raise OpError(
                 f"flatten: start_axis {self.start_axis} is out of range for an input of "
                 f"shape {a.shape}; it must lie in {-a.ndim}..{max(a.ndim - 1, 0)}"
             )
         start = self.start_axis % a.ndim if a.ndim else 0
         # The merged length spelled out: -1 cannot be inferred when an axis has size 0.
-        return a.reshape(a.shape[:start] + (int(np.prod(a.shape[start:])),))
+        return a.reshape(a.shape[:start] + (math.prod(a.shape[start:]),))
 
     def backward(self, grad, out, a):
         return (grad.reshape(a.shape),)
@@ -71,7 +80,12 @@ class Transpose(Op):
     def forward(self, a):
         # Negative axes count from the end; backward inverts the permutation, so it needs
         # them counted from the start.
-        axes = tuple(int(axis) % a.ndim if a.ndim else axis for axis in self.axes)
+        if len(self.axes) != a.ndim:
+            raise OpError(
+                f"transpose: axes {tuple(self.axes)} are not a permutation of the "
+                f"{a.ndim} axes of an input of shape {a.shape}"
+            )
+        axes = tuple(axis_index(axis, a.ndim) for axis in self.axes)
         if sorted(axes) != list(range(a.ndim)):
             raise OpError(
                 f"transpose: axes {tuple(self.axes)} are not a permutation of the "
@@ -255,8 +269,8 @@ class Squeeze(Op):
 
     def forward(self, a):
         if self.axis is not None:
-            for axis in (self.axis,) if isinstance(self.axis, (int, np.integer)) else self.axis:
-                if not -a.ndim <= axis < a.ndim:
+            for axis in (self.axis,) if is_whole(self.axis) else self.axis:
+                if not is_whole(axis) or not -a.ndim <= axis < a.ndim:
                     raise OpError(
                         f"squeeze: axis {axis} is out of range for an input of shape {a.shape}; "
                         f"it must lie in {-a.ndim}..{a.ndim - 1}"
@@ -294,7 +308,7 @@ class Unsqueeze(Op):
     axis: int = 0
 
     def forward(self, a):
-        if not isinstance(self.axis, (int, np.integer)) or not -a.ndim - 1 <= self.axis <= a.ndim:
+        if not is_whole(self.axis) or not -a.ndim - 1 <= self.axis <= a.ndim:
             raise OpError(
                 f"unsqueeze: axis must be an int in {-a.ndim - 1}..{a.ndim} for an input of "
                 f"shape {a.shape}, got {self.axis!r}"
@@ -323,7 +337,7 @@ class Repeat(Op):
     axis: int | None = None
 
     def forward(self, a):
-        if not isinstance(self.repeats, (int, np.integer)) or self.repeats < 0:
+        if not is_whole(self.repeats) or self.repeats < 0:
             raise OpError(f"repeat: repeats must be an int of 0 or more, got {self.repeats!r}")
         return np.repeat(a, self.repeats, axis=self.axis)
 
@@ -355,7 +369,7 @@ class Tile(Op):
 
     def forward(self, a):
         reps = self.aligned(a.shape)[0]
-        if any(not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
+        if any(not is_whole(r) or r < 0 for r in reps):
             raise OpError(f"tile: reps must be ints of 0 or more, got {self.reps!r}")
         return np.tile(a, reps)
 
@@ -426,3 +440,208 @@ class Pad(Op):
             ]
         )
         return [x]
+
+
+# ----- ONNX export: how each op above is written (see minigrad.onnx) -----------------------
+INT64_MAX, INT64_MIN = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+
+
+def reshape_to(graph: Any, a: str, source: tuple[int, ...], target: tuple[int, ...]) -> str:
+    """Reshape from the traced shape `source` to `target`. Where both lead with the same
+    side, the output's leading axis is the input's (0 in ONNX), so it follows the batch;
+    a 1-d target holds every entry (-1)."""
+    if 0 in source or 0 in target:  # ONNX's 0 means "keep"; allowzero makes it a size
+        shape = graph.ints(target)
+        if source and target and target[0] == source[0]:  # the leading side, at run time
+            leading = graph.node("Slice", graph.node("Shape", a), graph.ints([0]), graph.ints([1]))
+            shape = graph.node("Concat", leading, graph.ints(target[1:]), axis=0)
+        return graph.node("Reshape", a, shape, allowzero=1)
+    if len(target) == 1:  # every entry in a row, however many the batch holds
+        return graph.node("Reshape", a, graph.ints([-1]))
+    target = list(target)
+    if source and target[0] == source[0]:
+        target[0] = 0
+    return graph.node("Reshape", a, graph.ints(target))
+
+
+def resolved(shape: tuple[int, ...], size: int) -> tuple[int, ...]:
+    """`shape` with its -1 (if any) replaced by the side that gives `size` entries."""
+    known = int(np.prod([n for n in shape if n != -1]))
+    return tuple(size // known if n == -1 else n for n in shape)
+
+
+def export_reshape(graph: Any, op: Op, a: str) -> str:
+    source = op.inputs[0].shape
+    target = (op.shape,) if isinstance(op.shape, (int, np.integer)) else tuple(op.shape)
+    return reshape_to(graph, a, source, resolved(target, int(np.prod(source))))
+
+
+def export_flatten(graph: Any, op: Op, a: str) -> str:
+    source = op.inputs[0].shape
+    start = op.start_axis % len(source) if source else 0
+    return reshape_to(graph, a, source, source[:start] + (int(np.prod(source[start:])),))
+
+
+def export_transpose(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Transpose", a, perm=[int(axis) for axis in op.axes])
+
+
+def export_broadcast_to(graph: Any, op: Op, a: str) -> str:
+    """Expand broadcasts both ways, so a 1 keeps the input's side: the batch, if any."""
+    source, target = op.inputs[0].shape, tuple(op.shape)
+    aligned = (None,) * (len(target) - len(source)) + source
+    shape = [1 if n == m and n != 0 else n for n, m in zip(target, aligned)]
+    return graph.node("Expand", a, graph.ints(shape))
+
+
+def export_getitem(graph: Any, op: Op, a: str) -> str:
+    """NumPy's index, part by part: Unsqueeze for None, Slice for slices, Gather for ints
+    and for one integer array or 1-d mask."""
+    parts = op.index if isinstance(op.index, tuple) else (op.index,)
+    parts = tuple(np.asarray(part) if isinstance(part, list) else part for part in parts)
+    _check_exportable_index(parts)
+    shape = op.inputs[0].shape
+    consumed = sum(
+        part.ndim if _is_mask(part) else 1
+        for part in parts
+        if part is not None and part is not Ellipsis
+    )
+    value, axis = a, 0  # axis: where the next part applies in the value built so far
+    for part in parts:
+        if part is None:
+            value = graph.node("Unsqueeze", value, graph.ints([axis]))
+            axis += 1
+        elif part is Ellipsis:
+            axis += len(shape) - consumed
+        elif isinstance(part, slice):
+            if part != slice(None):
+                value = _slice(graph, value, part, axis)
+            axis += 1
+        elif isinstance(part, np.ndarray) and part.ndim:
+            positions = np.flatnonzero(part) if _is_mask(part) else part
+            value = graph.node(
+                "Gather", value, graph.constant(positions.astype(np.int64)), axis=axis
+            )
+            axis += positions.ndim
+        else:  # an int: Gather with a 0-d index drops the axis
+            value = graph.node("Gather", value, graph.constant(np.array(part, np.int64)), axis=axis)
+    return graph.node("Identity", value) if value == a else value
+
+
+def _is_mask(part: Any) -> bool:
+    return isinstance(part, np.ndarray) and part.dtype == bool
+
+
+def _check_exportable_index(parts: tuple) -> None:
+    arrays = [i for i, part in enumerate(parts) if isinstance(part, np.ndarray) and part.ndim]
+    if not arrays:
+        return
+    advanced = [
+        i for i, part in enumerate(parts) if isinstance(part, (int, np.integer, np.ndarray))
+    ]
+    wide_mask = any(_is_mask(parts[i]) and parts[i].ndim > 1 for i in arrays)
+    apart = advanced != list(range(advanced[0], advanced[-1] + 1))  # NumPy moves them first
+    if len(arrays) > 1 or wide_mask or apart:
+        raise ExportError(
+            f"export: getitem with index {parts!r} cannot be exported: ONNX's Gather takes "
+            "one integer array (or 1-d mask) per index, next to any int; index in two steps"
+        )
+
+
+def _slice(graph: Any, value: str, part: slice, axis: int) -> str:
+    step = 1 if part.step is None else part.step
+    start = part.start if part.start is not None else (0 if step > 0 else INT64_MAX)
+    stop = part.stop if part.stop is not None else (INT64_MAX if step > 0 else INT64_MIN)
+    starts, ends = graph.ints([start]), graph.ints([stop])
+    return graph.node("Slice", value, starts, ends, graph.ints([axis]), graph.ints([step]))
+
+
+def export_index_add(graph: Any, op: Op, values: str) -> str:
+    """ScatterElements adding `values` into flat zeros at the flat positions the index
+    picks (repeats accumulate), then the result's shape."""
+    size = int(np.prod(op.shape))
+    positions = np.arange(size).reshape(op.shape)[op.index].reshape(-1)
+    zeros = graph.constant(np.zeros(size, dtype=graph.dtype))
+    flat = graph.node("Reshape", values, graph.ints([-1]))
+    added = graph.node(
+        "ScatterElements",
+        zeros,
+        graph.constant(positions.astype(np.int64)),
+        flat,
+        axis=0,
+        reduction="add",
+    )
+    return graph.node("Reshape", added, graph.ints(op.shape))
+
+
+def export_concatenate(graph: Any, op: Op, *arrays: str) -> str:
+    return graph.node("Concat", *arrays, axis=int(op.axis))
+
+
+def export_stack(graph: Any, op: Op, *arrays: str) -> str:
+    axis = graph.ints([op.axis])
+    return graph.node(
+        "Concat", *(graph.node("Unsqueeze", a, axis) for a in arrays), axis=int(op.axis)
+    )
+
+
+def export_squeeze(graph: Any, op: Op, a: str) -> str:
+    shape = op.inputs[0].shape
+    if op.axis is None:
+        axes = tuple(i for i, n in enumerate(shape) if n == 1)
+    else:
+        axes = normalize_axes(op.axis, len(shape))
+    return graph.node("Squeeze", a, graph.ints(axes)) if axes else graph.node("Identity", a)
+
+
+def export_unsqueeze(graph: Any, op: Op, a: str) -> str:
+    return graph.node("Unsqueeze", a, graph.ints([op.axis]))
+
+
+def export_repeat(graph: Any, op: Op, a: str) -> str:
+    """Each entry `repeats` times in a row: a new axis after `axis`, tiled, merged back."""
+    source = op.inputs[0].shape
+    if op.axis is None:
+        a, source, axis = graph.node("Reshape", a, graph.ints([-1])), (int(np.prod(source)),), 0
+    else:
+        axis = op.axis % len(source)
+    copies = graph.node("Unsqueeze", a, graph.ints([axis + 1]))
+    reps = [1] * (len(source) + 1)
+    reps[axis + 1] = op.repeats
+    tiled = graph.node("Tile", copies, graph.ints(reps))
+    split = source[: axis + 1] + (op.repeats,) + source[axis + 1 :]
+    merged = source[axis] * op.repeats
+    if merged and 0 not in source:  # -1: along the batch axis it follows the batch
+        merged = -1
+    target = source[:axis] + (merged,) + source[axis + 1 :]
+    return reshape_to(graph, tiled, split, target)
+
+
+def export_tile(graph: Any, op: Op, a: str) -> str:
+    reps, shape = Tile(reps=op.reps).aligned(op.inputs[0].shape)
+    extra = len(shape) - op.inputs[0].ndim
+    if extra:
+        a = graph.node("Unsqueeze", a, graph.ints(range(extra)))
+    return graph.node("Tile", a, graph.ints(reps))
+
+
+def export_pad(graph: Any, op: Op, a: str) -> str:
+    pairs = pad_pairs(op.pad_width, op.inputs[0].ndim)
+    return graph.node("Pad", a, graph.ints([b for b, _ in pairs] + [e for _, e in pairs]))
+
+
+ONNX = {
+    "reshape": export_reshape,
+    "flatten": export_flatten,
+    "transpose": export_transpose,
+    "broadcast_to": export_broadcast_to,
+    "getitem": export_getitem,
+    "index_add": export_index_add,
+    "concatenate": export_concatenate,
+    "stack": export_stack,
+    "squeeze": export_squeeze,
+    "unsqueeze": export_unsqueeze,
+    "repeat": export_repeat,
+    "tile": export_tile,
+    "pad": export_pad,
+}

@@ -138,16 +138,47 @@ def draw_examples(out: Path, fmt: str = "svg") -> list[str]:
     o, trace = neuron_trace()
     bug, checks = planted_bug()
     anomaly = caught_anomaly()
+    step = "one training step of a 784-50-10 MLP on 100 random digits"
     return [
-        draw(loss, path=out / f"mlp_graph.{fmt}", collapse=True),
-        draw(loss, path=out / f"mlp_graph_expanded.{fmt}", show_values=True),
+        draw(loss, path=out / f"mlp_graph.{fmt}", collapse=True, title=f"{step}, a box per layer"),
         draw(
-            tanh_second_derivative(), path=out / f"tanh_second_derivative.{fmt}", show_values=True
+            loss,
+            path=out / f"mlp_graph_expanded.{fmt}",
+            show_values=True,
+            title=f"{step}, every op, with values",
         ),
-        draw(o, path=out / f"neuron_backward.{fmt}", show_values=True, trace=trace),
-        draw(naive_softmax_overflow(), path=out / f"softmax_overflow.{fmt}", show_values=True),
-        draw(bug, path=out / f"planted_bug.{fmt}", checks=checks),
-        draw(anomaly.output, path=out / f"anomaly.{fmt}", checks=anomaly.checks, show_values=True),
+        draw(
+            tanh_second_derivative(),
+            path=out / f"tanh_second_derivative.{fmt}",
+            show_values=True,
+            title="d²/dx² tanh(x) at x = 0.5: the graph that backward(create_graph=True) records",
+        ),
+        draw(
+            o,
+            path=out / f"neuron_backward.{fmt}",
+            show_values=True,
+            trace=trace,
+            title="micrograd's neuron o = tanh(x1*w1 + x2*w2 + b), traced through backward",
+        ),
+        draw(
+            naive_softmax_overflow(),
+            path=out / f"softmax_overflow.{fmt}",
+            show_values=True,
+            title="the book's softmax without subtracting the max, on scores near 1000",
+        ),
+        draw(
+            bug,
+            path=out / f"planted_bug.{fmt}",
+            checks=checks,
+            title="a tanh whose backward is 1.5 times too large, found by check_nodes",
+        ),
+        draw(
+            anomaly.output,
+            path=out / f"anomaly.{fmt}",
+            checks=anomaly.checks,
+            show_values=True,
+            title="the same softmax under detect_anomaly: where it stopped, and why",
+        ),
     ]
 
 

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minigrad.checks import check_flag
 from minigrad.files import atomic_path
 from minigrad.graph import topological_order
 from minigrad.ops import Op
 from minigrad.tensor import Tensor
 from minigrad.viz import labels
+from minigrad.viz.trace import BackwardTrace
 
 if TYPE_CHECKING:
     import graphviz
-
-    from minigrad.viz.trace import BackwardTrace
 
 FONT = "Helvetica,Arial,sans-serif"
 FORMATS = ("svg", "png", "pdf")
@@ -321,9 +321,9 @@ def number_edges(edges: list[Edge], trace: BackwardTrace, keys: dict[int, str]) 
         for sent in step.sent:
             if sent.grad is None:
                 continue
-            label = str(step.number)
+            label = f"step {step.number}"
             if sent.grad.size == 1:
-                label += f": {labels.preview(sent.grad.data)}"
+                label += f": grad {labels.preview(sent.grad.data)}"
             if sent.accumulates:
                 label += " (+=)"
             by_input[(op_key, sent.position)].steps.append(label)
@@ -465,17 +465,18 @@ def node_looks(node: Node) -> tuple[dict[str, str], list[str]]:
 
 
 def edge_looks(edge: Edge, from_box: bool) -> dict[str, str]:
-    """A small grey input position; the shape of what leaves a collapsed module; the backward
-    step numbers in red, if traced. Mid-edge, so each sits by its own edge."""
-    parts = []
+    """A small grey `input 1`; the shape of what leaves a collapsed module; the backward
+    steps in red, if traced. One line each, mid-edge, so each sits by its own edge and
+    none runs into another."""
+    lines = []
     if edge.shows_position:
-        parts.append(f'<FONT POINT-SIZE="8" COLOR="{POSITION_COLOR}">{edge.position}</FONT>')
+        lines.append(f'<FONT POINT-SIZE="8" COLOR="{POSITION_COLOR}">input {edge.position}</FONT>')
     if from_box:
-        parts.append(labels.escape(labels.shape_text(edge.tensor)))
+        lines.append(labels.escape(labels.shape_text(edge.tensor)))
     if edge.steps:
         steps = labels.escape(", ".join(edge.steps))
-        parts.append(f'<FONT COLOR="{TRACE_COLOR}">{steps}</FONT>')
-    return {"label": f"< {' '.join(parts)} >"} if parts else {}
+        lines.append(f'<FONT COLOR="{TRACE_COLOR}">{steps}</FONT>')
+    return {"label": f"<{'<BR/>'.join(lines)}>"} if lines else {}
 
 
 def legend(used: set[str], edges: list[Edge]) -> str:
@@ -487,14 +488,28 @@ def legend(used: set[str], edges: list[Edge]) -> str:
             fill = style.get("fillcolor", "#ffffff")
             cells.append(f'<TD BGCOLOR="{fill}" COLOR="{style["color"]}">{text}</TD>')
     if any(edge.shows_position for edge in edges):
-        cells.append(f'<TD><FONT COLOR="{POSITION_COLOR}">0, 1: which input</FONT></TD>')
+        text = "input 0, 1: which input of the op"
+        cells.append(f'<TD><FONT COLOR="{POSITION_COLOR}">{text}</FONT></TD>')
     if any(edge.steps for edge in edges):
-        cells.append(f'<TD><FONT COLOR="{TRACE_COLOR}">n: backward step n</FONT></TD>')
-    return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3"><TR>{"".join(cells)}</TR></TABLE>>'
+        text = "step n: backward step n sends this grad"
+        cells.append(f'<TD><FONT COLOR="{TRACE_COLOR}">{text}</FONT></TD>')
+    return f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3"><TR>{"".join(cells)}</TR></TABLE>'
+
+
+def caption(title: str | None, legend_table: str | None) -> str | None:
+    """The picture's label, at its top: what it shows, in bold, then the legend."""
+    rows = []
+    if title:
+        rows.append(f'<TR><TD ALIGN="LEFT"><B>{labels.escape(title)}</B></TD></TR>')
+    if legend_table:
+        rows.append(f"<TR><TD>{legend_table}</TD></TR>")
+    if not rows:
+        return None
+    return f'<<TABLE BORDER="0" CELLSPACING="2">{"".join(rows)}</TABLE>>'
 
 
 def digraph(
-    nodes: list[Node], edges: list[Edge], rankdir: str, show_legend: bool
+    nodes: list[Node], edges: list[Edge], rankdir: str, show_legend: bool, title: str | None
 ) -> graphviz.Digraph:
     """Nodes go into nested `cluster_` subgraphs by module scope; edges into the root."""
     gv = import_graphviz()
@@ -503,7 +518,7 @@ def digraph(
         graph_attr={
             "rankdir": rankdir,
             "fontname": FONT,
-            "fontsize": "11",
+            "fontsize": "12",
             "labelloc": "t",
             "labeljust": "l",
         },
@@ -532,12 +547,45 @@ def digraph(
     boxes = {node.key for node in nodes if node.kind == "module"}
     for edge in edges:
         root.edge(edge.tail, edge.head, **edge_looks(edge, edge.tail in boxes))
-    if show_legend:
-        root.attr(label=legend(used, edges))
+    label = caption(title, legend(used, edges) if show_legend else None)
+    if label:
+        root.attr(label=label)
     return root
 
 
 # ----- public API ------------------------------------------------------------------------
+RANKDIRS = ("LR", "RL", "TB", "BT")
+
+
+def check_options(
+    show_values: Any,
+    show_grads: Any,
+    collapse: Any,
+    show_legend: Any,
+    checks: Any,
+    trace: Any,
+    rankdir: Any,
+) -> None:
+    """Refuse options of the wrong kind before anything is drawn: a string flag is
+    truthy, and a wrong `checks` or `trace` would fail deep inside with no name."""
+    flags = {"show_values": show_values, "show_grads": show_grads, "collapse": collapse}
+    for name, value in {**flags, "show_legend": show_legend}.items():
+        check_flag("to_dot", name, value)
+    if checks is not None and (
+        isinstance(checks, (str, bytes))
+        or not isinstance(checks, Iterable)
+        or not all(hasattr(check, "op") and hasattr(check, "passed") for check in checks)
+    ):
+        raise TypeError(
+            f"to_dot: checks must be a list of node checks (each with .op and .passed), as "
+            f"check_nodes or locate_gradient_errors return, got {checks!r:.60}"
+        )
+    if trace is not None and not isinstance(trace, BackwardTrace):
+        raise TypeError(f"to_dot: trace must be what trace_backward returns, got {trace!r:.60}")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"to_dot: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+
+
 def to_dot(
     *outputs: Tensor,
     show_values: bool = False,
@@ -547,6 +595,7 @@ def to_dot(
     trace: BackwardTrace | None = None,
     rankdir: str = "LR",
     show_legend: bool = True,
+    title: str | None = None,
 ) -> graphviz.Digraph:
     """The graph that computed `outputs`, as a `graphviz.Digraph` (shown inline in Jupyter).
 
@@ -555,16 +604,21 @@ def to_dot(
     - checks: NodeCheck-like objects (`op`, `passed`, `report`) from the gradient-check
       localiser; failed ops are painted red with the error, passed ones green.
     - trace: a `trace_backward` result; input edges get the backward step numbers.
+    - title: what the picture shows, in bold above the legend ("one training step on 4
+      digits").
     """
     if not outputs:
         raise ValueError("to_dot: pass at least one Tensor to draw, e.g. to_dot(loss)")
     for output in outputs:
         if not isinstance(output, Tensor):
             raise TypeError(f"to_dot: expected Tensors, got {type(output).__name__}")
+    if isinstance(checks, Iterable) and not isinstance(checks, (str, bytes)):
+        checks = list(checks)  # read twice: checked here, used by build
+    check_options(show_values, show_grads, collapse, show_legend, checks, trace, rankdir)
     nodes, edges = build(outputs, show_values, show_grads, checks, trace)
     if collapse:
         nodes, edges = collapse_modules(nodes, edges, show_grads)
-    return digraph(nodes, edges, rankdir, show_legend)
+    return digraph(nodes, edges, rankdir, show_legend, title)
 
 
 def render(graph: graphviz.Digraph, path: str | Path) -> str:

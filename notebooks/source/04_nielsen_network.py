@@ -169,9 +169,9 @@ trace = trace_backward(C)
 print(trace)
 
 # %% [markdown] zh
-# 同一个计算图画出来，边上的红色数字是反向传播的步骤编号（和上表的 step 一致），每个框里是数值和梯度的统计：
+# 同一个计算图画出来，边上红色的 `step n` 是反向传播的步骤编号（和上表的 step 一致），灰色的 `input 0`、`input 1` 说明这条边是算子的第几个输入，每个框里是数值和梯度的统计：
 # %% [markdown] en
-# The same graph as a picture: the red numbers on the edges are the backward steps (the table's step column), and each box holds statistics of its value and its gradient:
+# The same graph as a picture: the red `step n` on the edges are the backward steps (the table's step column), the grey `input 0`, `input 1` say which input of the op an edge is, and each box holds statistics of its value and its gradient:
 
 # %%
 display(to_dot(C, trace=trace, show_values=True, rankdir="TB"))

@@ -1,0 +1,114 @@
+"""Write a trained network in the formats other tools read, beside its weights.
+
+    python -m models.export runs/default-20260101-120000                  # model.onnx
+    python -m models.export RUN_DIR --format safetensors                  # model.safetensors
+    python -m models.export RUN_DIR --format safetensors --layout torch   # for torch.nn.Linear
+    python -m models.export --weights sample_weight.npz --preset book3    # any weights file
+
+The network comes from the run's config.json, or from --preset, as for models.evaluate.
+ONNX: one forward traced with a batch of TRACE_BATCH zero digits, the batch axis left
+dynamic. safetensors: the weights by parameter path, with the preset in the metadata;
+`--layout torch` stores Linear weights (out, in), as torch.nn.Linear holds them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+import minigrad.onnx
+from minigrad.files import SafetensorsFileError, write_safetensors
+from minigrad.torch_layout import to_torch_state_dict
+from models.evaluate import EvaluationError, load_model, locate, settings_for
+from models.mlp import PRESETS, MnistMLP, Preset
+
+FORMATS = {"onnx": "model.onnx", "safetensors": "model.safetensors"}
+TRACE_BATCH = 7  # a batch size no other axis has, so the exporter can tell it is the batch
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m models.export",
+        description="Export saved MNIST network weights as ONNX or safetensors.",
+    )
+    parser.add_argument("path", type=Path, nargs="?", help="a run folder or a weights file")
+    parser.add_argument("--weights", type=Path, help="the same as PATH")
+    parser.add_argument("--format", choices=FORMATS, default="onnx", help="default: onnx")
+    parser.add_argument(
+        "--layout",
+        choices=("minigrad", "torch"),
+        default="minigrad",
+        help="safetensors only: torch stores Linear weights (out, in); default: (in, out)",
+    )
+    parser.add_argument(
+        "--preset", choices=PRESETS, help="the network (default: the run's config.json)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="default: model.onnx or model.safetensors beside the weights",
+    )
+    args = parser.parse_args(argv)
+    if (args.path is None) == (args.weights is None):
+        parser.error("give the weights once: a run folder or weights file, or --weights PATH")
+    if args.layout != "minigrad" and args.format != "safetensors":
+        parser.error(
+            "--layout applies to --format safetensors (ONNX holds the graph, not a layout)"
+        )
+    args.weights = args.weights or args.path
+    return args
+
+
+def example_input(preset: Preset) -> np.ndarray:
+    """What the exporter traces the network on: TRACE_BATCH digits of zeros."""
+    return np.zeros((TRACE_BATCH, preset.sizes[0]), dtype=np.float32)
+
+
+def export_onnx(model: MnistMLP, preset: Preset, target: Path) -> Path:
+    return minigrad.onnx.export(
+        model, example_input(preset), target, input_names=["digits"], output_names=["scores"]
+    )
+
+
+def export_safetensors(
+    model: MnistMLP, name: str, preset: Preset, layout: str, target: Path
+) -> Path:
+    arrays = to_torch_state_dict(model) if layout == "torch" else model.state_dict()
+    metadata = {
+        "layout": layout,
+        "preset": name,
+        "settings": json.dumps(dataclasses.asdict(preset)),
+    }
+    return write_safetensors(target, arrays, metadata)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    weights, config_path = locate(args.weights)
+    target = args.output or weights.parent / FORMATS[args.format]
+    try:
+        if not weights.is_file():
+            raise EvaluationError(f"no weights file at {weights}")
+        name, preset = settings_for(config_path, args.preset, weights)
+        model = load_model(weights, name, preset)
+        if args.format == "onnx":
+            written = export_onnx(model, preset, target)
+        else:
+            written = export_safetensors(model, name, preset, args.layout, target)
+    except (EvaluationError, ImportError, minigrad.onnx.ExportError, SafetensorsFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    detail = "batch axis dynamic" if args.format == "onnx" else f"{args.layout} layout"
+    print(f"wrote {written} ({name}: {' -> '.join(map(str, preset.sizes))}, {detail})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
