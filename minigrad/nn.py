@@ -1,4 +1,4 @@
-"""Layers as objects that own their parameters: `Module`, `Linear`, `MLP` and friends.
+"""Layers as objects that own their parameters: `Module`, `Linear`, `MLP`, `LSTM` and friends.
 
 A module's Parameters and sub-Modules are found from its attributes, so a model is plain
 Python. Every parameter is named by its dotted path (`layers.0.weight`), and each call of a
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import functional as F
-from minigrad.checks import check_count, check_range
+from minigrad.checks import check_count, check_flag, check_positive, check_range
 from minigrad.files import atomic_path, file_path, read_npz, read_weights, write_weights
 from minigrad.grad_mode import module_scope
 from minigrad.tensor import HookHandle, Tensor
@@ -29,9 +29,15 @@ from minigrad.tensor import HookHandle, Tensor
 __all__ = [
     "MLP",
     "Dropout",
+    "Embedding",
+    "Identity",
+    "LSTM",
+    "LayerNorm",
     "Linear",
     "Module",
+    "ModuleDict",
     "Parameter",
+    "RNN",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -509,3 +515,317 @@ class MLP(Module):
         if self.output_activation:
             extras.append(f"output_activation={self.output_activation!r}")
         return ", ".join(extras)
+
+
+# ----- more layers: normalization, lookup tables, containers, recurrent networks ------------
+class Identity(Module):
+    """Returns its input: a placeholder where a model has an optional layer."""
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class ModuleDict(Module):
+    """Modules by name, as in a dict; `blocks["encoder"]`'s parameters are named
+    `blocks.encoder.weight`. It has no forward: the model's forward picks what it calls."""
+
+    def __init__(
+        self, modules: Mapping[str, Module] | Sequence[tuple[str, Module]] | None = None
+    ) -> None:
+        if modules is not None:
+            self.update(modules)
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key or key.startswith("_"):
+            raise KeyError(
+                f"ModuleDict: a key must be a non-empty string without '.' and not starting "
+                f"with '_' (it becomes part of dotted names), got {key!r:.60}"
+            )
+        if hasattr(ModuleDict, key):
+            raise KeyError(
+                f"ModuleDict: the key {key!r} would hide ModuleDict.{key}; choose another name"
+            )
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"ModuleDict: the value for {key!r} is {module!r:.60} "
+                f"({type(module).__name__}), not a Module"
+            )
+        setattr(self, key, module)
+
+    def __getitem__(self, key: str) -> Module:
+        module = vars(self).get(key) if isinstance(key, str) else None
+        if not isinstance(module, Module):
+            raise KeyError(
+                f"ModuleDict: no module named {key!r:.60}; it holds: {', '.join(self) or 'none'}"
+            )
+        return module
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # the KeyError that names what is there
+        delattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and isinstance(vars(self).get(key), Module)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.named_children())
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self.named_children())
+
+    def keys(self) -> list[str]:
+        return list(self)
+
+    def values(self) -> list[Module]:
+        return [module for _, module in self.named_children()]
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self.named_children())
+
+    def update(self, modules: Mapping[str, Module] | Sequence[tuple[str, Module]]) -> None:
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in pairs:
+            self[key] = module
+
+
+class LayerNorm(Module):
+    """Each example normalized over its last axes (`normalized_shape`) to mean 0 and
+    variance 1, then scaled by `weight` and shifted by `bias`, as torch.nn.LayerNorm. It uses
+    no batch statistics, so training and evaluation compute the same thing."""
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        shape = (
+            (normalized_shape,)
+            if isinstance(normalized_shape, numbers.Integral)
+            else tuple(normalized_shape)
+        )
+        for index, size in enumerate(shape):
+            check_count("LayerNorm", f"normalized_shape[{index}]", size, 1)
+        check_positive("LayerNorm", "eps", eps)
+        check_flag("LayerNorm", "elementwise_affine", elementwise_affine)
+        _check_float_dtype("LayerNorm", dtype)
+        self.normalized_shape = tuple(int(size) for size in shape)
+        self.eps = float(eps)
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+            self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+        else:
+            self.weight = self.bias = None
+
+    def forward(self, x: Any) -> Tensor:
+        x = F.tensor(x) if self.weight is None else F.data_like(x, self.weight, "LayerNorm")
+        count = len(self.normalized_shape)
+        if x.shape[x.ndim - count :] != self.normalized_shape:
+            raise ValueError(
+                f"LayerNorm: an input of shape {x.shape} does not end in normalized_shape "
+                f"{self.normalized_shape}; build nn.LayerNorm(x.shape[-{count}:]) for this "
+                "input, or reshape it so that its last axes are the ones to normalize"
+            )
+        axes = tuple(range(-count, 0))
+        centred = x - x.mean(axis=axes, keepdims=True)
+        normalized = centred / F.sqrt(x.var(axis=axes, keepdims=True) + self.eps)
+        if self.weight is None:
+            return normalized
+        return normalized * self.weight + self.bias
+
+    def extra_repr(self) -> str:
+        affine = "" if self.weight is not None else ", elementwise_affine=False"
+        return f"{self.normalized_shape}, eps={self.eps}{affine}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of `weight` (num_embeddings, embedding_dim) is the vector of
+    index i, drawn from N(0, 1) as in PyTorch. Looking up is indexing, `weight[indices]`,
+    whose backward adds each lookup's gradient into its row, repeated indices included."""
+
+    def __init__(
+        self, num_embeddings: int, embedding_dim: int, rng: Seed = None, dtype: Any = np.float32
+    ) -> None:
+        check_count("Embedding", "num_embeddings", num_embeddings, 1)
+        check_count("Embedding", "embedding_dim", embedding_dim, 1)
+        _check_float_dtype("Embedding", dtype)
+        generator = as_generator(rng, "Embedding", "rng")
+        weight = generator.standard_normal((num_embeddings, embedding_dim))
+        self.weight = Parameter(weight.astype(dtype))
+
+    def forward(self, indices: Any) -> Tensor:
+        array = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+        count = self.weight.shape[0]
+        if array.dtype.kind not in "iu":
+            raise TypeError(
+                f"Embedding: indices must be integers (row numbers), got {array.dtype} values "
+                f"of shape {array.shape}; convert them with .astype(np.int64)"
+            )
+        if array.size and (array.min() < 0 or array.max() >= count):
+            raise IndexError(
+                f"Embedding: indices must lie in 0..{count - 1} (num_embeddings={count}), got "
+                f"values from {array.min()} to {array.max()}; build nn.Embedding with "
+                "num_embeddings above the largest index"
+            )
+        return self.weight[array]
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]}, {self.weight.shape[1]}"
+
+
+class Recurrent(Module):
+    """What RNN and LSTM share: weights named and shaped as PyTorch's (`weight_ih_l0` is
+    (gates * hidden_size, input_size)), so a torch state_dict loads as it is, and the loop
+    over time steps and layers. A subclass says how many gates it has and what one step
+    of its cell computes from z = x_t W_ih^T + b_ih + h W_hh^T + b_hh."""
+
+    gates: int = 1
+    state_names: tuple[str, ...] = ("h0",)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        rng: Seed = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        caller = type(self).__name__
+        check_count(caller, "input_size", input_size, 1)
+        check_count(caller, "hidden_size", hidden_size, 1)
+        check_count(caller, "num_layers", num_layers, 1)
+        check_flag(caller, "bias", bias)
+        check_flag(caller, "batch_first", batch_first)
+        _check_float_dtype(caller, dtype)
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.batch_first = batch_first
+        generator = as_generator(rng, caller, "rng")
+        bound = 1.0 / math.sqrt(hidden_size)  # PyTorch's U(-1/sqrt(H), 1/sqrt(H)) for all
+
+        def uniform(*shape: int) -> Parameter:
+            return Parameter(generator.uniform(-bound, bound, shape).astype(dtype))
+
+        rows = self.gates * hidden_size
+        for layer in range(num_layers):
+            fan_in = input_size if layer == 0 else hidden_size
+            setattr(self, f"weight_ih_l{layer}", uniform(rows, fan_in))
+            setattr(self, f"weight_hh_l{layer}", uniform(rows, hidden_size))
+            if bias:
+                setattr(self, f"bias_ih_l{layer}", uniform(rows))
+                setattr(self, f"bias_hh_l{layer}", uniform(rows))
+        self.bias = bias
+
+    def cell(self, z: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        raise NotImplementedError
+
+    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
+        """Outputs (N, T, hidden_size) with batch_first, else (T, N, hidden_size): the last
+        layer's h at every step; and the final state, each part (num_layers, N, hidden_size)."""
+        x = F.data_like(x, self.weight_ih_l0, type(self).__name__)
+        self.check_input(x)
+        time_axis = 1 if self.batch_first else 0
+        steps = [x[:, t] if self.batch_first else x[t] for t in range(x.shape[time_axis])]
+        finals = []
+        for layer, initial in enumerate(self.initial_states(state, x.shape[1 - time_axis])):
+            w_ih = getattr(self, f"weight_ih_l{layer}").T  # transposed once, not per step
+            w_hh = getattr(self, f"weight_hh_l{layer}").T
+            bias = (
+                getattr(self, f"bias_ih_l{layer}") + getattr(self, f"bias_hh_l{layer}")
+                if self.bias
+                else None
+            )
+            layer_state, outputs = initial, []
+            for x_t in steps:
+                inputs = x_t @ w_ih if bias is None else F.linear(x_t, w_ih, bias)
+                layer_state = self.cell(inputs + layer_state[0] @ w_hh, layer_state)
+                outputs.append(layer_state[0])
+            steps = outputs
+            finals.append(layer_state)
+        final = tuple(F.stack(list(part), axis=0) for part in zip(*finals))
+        return F.stack(steps, axis=time_axis), final if len(final) > 1 else final[0]
+
+    def check_input(self, x: Tensor) -> None:
+        layout = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
+        caller = type(self).__name__
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ValueError(
+                f"{caller}: the input must be {layout} with input_size={self.input_size}, got "
+                f"shape {x.shape}; reshape it (one row of {self.input_size} features per time "
+                f"step), or build {caller}({x.shape[-1]}, ...) for {x.shape[-1]} features"
+            )
+        if x.shape[1 if self.batch_first else 0] == 0:
+            raise ValueError(f"{caller}: the input of shape {x.shape} has no time steps")
+
+    def initial_states(self, state: Any, batch: int) -> list[tuple[Tensor, ...]]:
+        """Each layer's starting state: zeros, or that layer's slice of the given state."""
+        caller, names = type(self).__name__, self.state_names
+        expected = (self.num_layers, batch, self.hidden_size)
+        if state is None:
+            zeros = Tensor.wrap(np.zeros(expected[1:], dtype=self.weight_ih_l0.dtype))
+            return [(zeros,) * len(names)] * self.num_layers
+        parts = (state,) if len(names) == 1 else tuple(state)
+        if len(parts) != len(names):
+            raise ValueError(
+                f"{caller}: the state must be ({', '.join(names)}), got {len(parts)} parts"
+            )
+        parts = tuple(F.data_like(part, self.weight_ih_l0, caller) for part in parts)
+        for name, part in zip(names, parts):
+            if part.shape != expected:
+                raise ValueError(
+                    f"{caller}: {name} must have shape (num_layers, N, hidden_size) = "
+                    f"{expected} for this input, got {part.shape}"
+                )
+        return [tuple(part[layer] for part in parts) for layer in range(self.num_layers)]
+
+    def extra_repr(self) -> str:
+        extras = [f"{self.input_size}, {self.hidden_size}"]
+        if self.num_layers != 1:
+            extras.append(f"num_layers={self.num_layers}")
+        if self.batch_first:
+            extras.append("batch_first=True")
+        return ", ".join(extras)
+
+
+class RNN(Recurrent):
+    """Elman's recurrent network: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
+    (or relu), as torch.nn.RNN. Returns (outputs, h_n)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        rng: Seed = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype)
+        self.nonlinearity = nonlinearity
+
+    def cell(self, z: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        return (ACTIVATIONS[self.nonlinearity](z),)
+
+
+class LSTM(Recurrent):
+    """Long short-term memory, as torch.nn.LSTM: the gates z = [i, f, g, o] in PyTorch's
+    order, c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g), h_t = sigmoid(o) * tanh(c_t).
+    Returns (outputs, (h_n, c_n))."""
+
+    gates = 4
+    state_names = ("h0", "c0")
+
+    def cell(self, z: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        size = self.hidden_size
+        input_gate = F.sigmoid(z[:, :size])
+        forget_gate = F.sigmoid(z[:, size : 2 * size])
+        candidate = F.tanh(z[:, 2 * size : 3 * size])
+        output_gate = F.sigmoid(z[:, 3 * size :])
+        c = forget_gate * state[1] + input_gate * candidate
+        return output_gate * F.tanh(c), c

@@ -89,6 +89,16 @@ PRESETS: dict[str, Preset] = {
         batch_size=128,
         epochs=5,
     ),
+    "fast": Preset(
+        "784-512-256-10 ReLU, dropout 0.2, He init, Adam lr 2e-3 with cosine decay, batch 128",
+        sizes=(784, 512, 256, 10),
+        dropout=0.2,
+        optimizer="adam",
+        lr=2e-3,
+        schedule="cosine",
+        batch_size=128,
+        epochs=10,
+    ),
     "best": Preset(
         "784-1024-1024-10 ReLU, dropout 0.2, He init, Adam lr 1e-3 with cosine decay, batch 128",
         sizes=(784, 1024, 1024, 10),
