@@ -1,0 +1,30 @@
+"""Which class builds each preset's `network`, and the one function that builds it."""
+
+from __future__ import annotations
+
+from minigrad import nn
+from models.convnet import ConvNet, DeepConvNet, MnistConvNet, SimpleConvNet
+from models.mlp import MnistMLP, Preset
+
+NETWORKS: dict[str, type[MnistMLP] | type[MnistConvNet]] = {
+    "mlp": MnistMLP,
+    "simple_convnet": SimpleConvNet,
+    "deep_convnet": DeepConvNet,
+    "convnet": ConvNet,
+}
+
+MnistNet = MnistMLP | MnistConvNet
+
+
+def build_model(preset: Preset, rng: nn.Seed = None) -> MnistNet:
+    """The preset's network, its weights drawn from `rng`."""
+    if preset.network not in NETWORKS:
+        raise ValueError(
+            f"unknown network {preset.network!r}; choose one of: {', '.join(NETWORKS)}"
+        )
+    return NETWORKS[preset.network](preset, rng=rng)
+
+
+def uses_batch_norm(preset: Preset) -> bool:
+    """Whether the network changes buffers (running statistics) while training."""
+    return NETWORKS[preset.network].batch_norm
