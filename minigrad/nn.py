@@ -649,8 +649,9 @@ class BatchNorm2d(Module):
         else:
             mean = self.running_mean.reshape(shape)
             var = self.running_var.reshape(shape)
+        # x * scale + shift is (x - mean) * scale + bias with one pass over x fewer.
         scale = self.weight.reshape(shape) / (var + self.eps).sqrt()
-        return (x - mean) * scale + self.bias.reshape(shape)
+        return x * scale + (self.bias.reshape(shape) - mean * scale)
 
     def _update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
         unbiased = var * (count / max(count - 1, 1))
