@@ -25,7 +25,6 @@ class MnistConvNet(nn.Module):
     builds its layers and lists, in `book_layers`, those that hold the book's W1, W2, ..."""
 
     book_layers: tuple[str, ...] = ()
-    batch_norm = False  # whether training changes buffers (BatchNorm's running statistics)
 
     def loss(self, scores: Tensor, labels: np.ndarray, reduction: str = "mean") -> Tensor:
         return self.loss_against(scores, labels, reduction)

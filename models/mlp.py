@@ -162,8 +162,6 @@ def get_preset(name: str) -> Preset:
 class MnistMLP(nn.MLP):
     """The MLP of a preset, with the cost it is trained on (the book's TwoLayerNet.loss)."""
 
-    batch_norm = False
-
     def __init__(self, preset: Preset, rng: nn.Seed = None) -> None:
         if preset.cost not in COSTS:
             raise ValueError(f"cost must be one of {COSTS}, got {preset.cost!r}")

@@ -25,6 +25,7 @@ def build_model(preset: Preset, rng: nn.Seed = None) -> MnistNet:
     return NETWORKS[preset.network](preset, rng=rng)
 
 
-def uses_batch_norm(preset: Preset) -> bool:
-    """Whether the network changes buffers (running statistics) while training."""
-    return NETWORKS[preset.network].batch_norm
+def updates_buffers(preset: Preset) -> bool:
+    """Whether the network has buffers, which its training steps change outside the graph
+    (BatchNorm's running statistics)."""
+    return bool(build_model(preset, rng=0).buffers())

@@ -46,7 +46,7 @@ from models.mlp import (
     evaluate,
     preset_from_settings,
 )
-from models.networks import MnistNet, build_model, uses_batch_norm
+from models.networks import MnistNet, build_model, updates_buffers
 
 QUICK_TRAIN, QUICK_TEST = 3_000, 1_000  # --quick: digits kept from each split
 TRAIN_EVAL_SIZE = 10_000  # train metrics are measured on this many training digits
@@ -263,7 +263,7 @@ def choose_step(preset: Preset, eager: bool = False) -> StepPath:
     BatchNorm updates its running statistics outside the graph, which replay never repeats."""
     if preset.dropout:
         return StepPath("eager", "dropout draws new masks each batch")
-    if uses_batch_norm(preset):
+    if updates_buffers(preset):
         return StepPath("eager", "BatchNorm updates its running statistics outside the graph")
     if eager:
         return StepPath("eager", "--eager")
