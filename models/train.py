@@ -84,7 +84,7 @@ def positive_float(text: str) -> float:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m models.train",
-        description="Train an MNIST MLP preset with minigrad and save the run.",
+        description="Train an MNIST preset (an MLP or a conv net) with minigrad and save the run.",
         epilog="presets:\n"
         + "\n".join(f"  {name:8} {preset.description}" for name, preset in PRESETS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
