@@ -474,7 +474,7 @@ def test_batch_norm_running_statistics_train_and_go_into_the_checkpoint(images):
     np.testing.assert_array_equal(saved["norm2.running_var"], trainer.model.norm2.running_var.data)
 
 
-def test_a_quick_simple_convnet_run_also_draws_its_filters(tmp_path):
+def test_a_quick_simple_convnet_run_also_draws_its_filters(tmp_path, capsys):
     folder = tmp_path / "simple"
     argv = ["--preset", "simple_convnet", "--quick", "--no-progress", "--out", str(folder)]
     assert train_command.main(argv) == 0
@@ -484,3 +484,7 @@ def test_a_quick_simple_convnet_run_also_draws_its_filters(tmp_path):
     for layer in ("conv", "pool", "flatten", "affine1", "affine2"):
         assert f">{layer}</text>" in graph, layer
     assert "conv.weight" in (folder / "graph_expanded.svg").read_text()
+    assert evaluate_command.main([str(folder)]) == 0  # the network named by config.json
+    assert f"{folder / 'weights.npz'} as simple_convnet (simple_convnet)\ntest accuracy" in (
+        capsys.readouterr().out
+    )
