@@ -22,6 +22,11 @@ def build_model(preset: Preset, rng: nn.Seed = None) -> MnistNet:
         raise ValueError(
             f"unknown network {preset.network!r}; choose one of: {', '.join(NETWORKS)}"
         )
+    if preset.network != "mlp" and preset.cost != "cross_entropy":
+        raise ValueError(
+            f"{preset.network}: cost must be 'cross_entropy' (conv nets have no quadratic cost), "
+            f"got {preset.cost!r}"
+        )
     return NETWORKS[preset.network](preset, rng=rng)
 
 

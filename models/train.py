@@ -86,7 +86,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m models.train",
         description="Train an MNIST preset (an MLP or a conv net) with minigrad and save the run.",
         epilog="presets:\n"
-        + "\n".join(f"  {name:8} {preset.description}" for name, preset in PRESETS.items()),
+        + "\n".join(f"  {name:14} {preset.description}" for name, preset in PRESETS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--preset", choices=PRESETS, help=f"default: {DEFAULT_PRESET}")

@@ -1,5 +1,6 @@
 """models/: the presets, the networks' costs, batched evaluation and the weights converter."""
 
+import dataclasses
 import os
 import pickle
 
@@ -305,3 +306,9 @@ def test_book_weights_of_the_wrong_network_are_refused_with_the_shapes(tmp_path,
     error = capsys.readouterr().err
     assert "does not fit the deep_convnet network" in error
     assert "W1 has shape (30, 1, 5, 5), the model needs (16, 1, 3, 3)" in error
+
+
+def test_a_conv_net_refuses_the_quadratic_cost():
+    preset = dataclasses.replace(PRESETS["simple_convnet"], cost="quadratic")
+    with pytest.raises(ValueError, match="simple_convnet: cost must be 'cross_entropy'"):
+        build_model(preset)
