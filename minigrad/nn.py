@@ -13,7 +13,7 @@ import math
 import numbers
 import os
 import textwrap
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import pairwise, zip_longest
 from pathlib import Path
 from typing import Any
@@ -21,21 +21,36 @@ from typing import Any
 import numpy as np
 
 from minigrad import functional as F
+from minigrad import ops
 from minigrad.checks import check_count, check_flag, check_positive, check_range
-from minigrad.files import atomic_path, file_path, read_npz, read_weights, write_weights
+from minigrad.files import (
+    atomic_path,
+    file_path,
+    read_npz,
+    read_weights,
+    write_weights,
+)
 from minigrad.grad_mode import module_scope
 from minigrad.tensor import HookHandle, Tensor
 
 __all__ = [
     "MLP",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Buffer",
+    "Conv2d",
     "Dropout",
     "Embedding",
     "Identity",
     "LSTM",
     "LayerNorm",
+    "Flatten",
     "Linear",
+    "MaxPool2d",
     "Module",
     "ModuleDict",
+    "ModuleList",
     "Parameter",
     "RNN",
     "ReLU",
@@ -47,6 +62,7 @@ __all__ = [
     "as_generator",
     "atomic_path",
     "check_numeric",
+    "copy_into",
     "init_std",
     "read_npz",
 ]
@@ -82,6 +98,19 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter" + super().__repr__().removeprefix("Tensor")
+
+
+class Buffer(Tensor):
+    """An array a Module keeps and saves but does not train (BatchNorm's running mean and
+    variance): it never requires grad, and the module changes its data in place."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, name: str | None = None) -> None:
+        super().__init__(data, requires_grad=False, name=name)
+
+    def __repr__(self) -> str:
+        return "Buffer" + super().__repr__().removeprefix("Tensor")
 
 
 class StateDictError(ValueError):
@@ -145,14 +174,34 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _adopt(path: str, name: str, value: Any) -> None:
-    """Name a Parameter, or re-root a sub-Module, held as attribute `name` of module `path`."""
-    if isinstance(value, Parameter):
+    """Name a Parameter or Buffer, or re-root a sub-Module, held as attribute `name` of
+    module `path`."""
+    if isinstance(value, (Parameter, Buffer)):
         value.name = _join(path, name)
     elif isinstance(value, Module):
         value._set_path(_join(path, name))
 
 
-def _copy_into(caller: str, targets: Mapping[str, Parameter], given: Mapping[str, Any]) -> None:
+def _refuse_hidden_modules(owner: str, name: str, value: Any) -> None:
+    """A Module or Parameter inside a list, tuple or dict attribute would never be found by
+    parameters(), state_dict() or train(): an optimizer would silently skip it."""
+    if isinstance(value, Mapping):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        return
+    for item in items:
+        if isinstance(item, (Module, Parameter, Buffer)):
+            raise TypeError(
+                f"{owner}: attribute {name!r} is a {type(value).__name__} holding a "
+                f"{type(item).__name__}, which parameters(), state_dict() and train() would "
+                f"never see; store modules in nn.ModuleList (self.{name} = "
+                f"nn.ModuleList([...])), or each Parameter as an attribute of its own"
+            )
+
+
+def copy_into(caller: str, targets: Mapping[str, Tensor], given: Mapping[str, Any]) -> None:
     """Copy `given` into `targets` by name, after checking every name and shape."""
     if not isinstance(given, Mapping):
         raise TypeError(f"{caller}: takes a dict of arrays by name, got {given!r:.60}")
@@ -164,9 +213,10 @@ def _copy_into(caller: str, targets: Mapping[str, Parameter], given: Mapping[str
 class Module:
     """Base class of layers and models: subclass it and write `forward`.
 
-    Attributes holding a `Parameter` or a `Module` are registered by being set: they show
-    up in `parameters()`, `state_dict()` and `train()`/`eval()`, and are named by their
-    dotted path from the model that holds them.
+    Attributes holding a `Parameter`, a `Buffer` or a `Module` are registered by being set:
+    they show up in `parameters()` (buffers in `buffers()`), `state_dict()` and
+    `train()`/`eval()`, and are named by their dotted path from the model that holds them.
+    A list of modules goes in a `ModuleList`.
     """
 
     training: bool = True
@@ -198,6 +248,7 @@ class Module:
         return HookHandle(self._forward_hooks, hook)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        _refuse_hidden_modules(type(self).__name__, name, value)
         object.__setattr__(self, name, value)
         _adopt(self._path, name, value)
 
@@ -230,6 +281,21 @@ class Module:
     def parameters(self) -> list[Parameter]:
         return [parameter for _, parameter in self.named_parameters()]
 
+    def named_buffers(self) -> Iterator[tuple[str, Buffer]]:
+        """Every buffer once (running statistics), named by its dotted path."""
+        seen: set[int] = set()
+        for path, module in self.named_modules():
+            for name, value in vars(module).items():
+                if isinstance(value, Buffer) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield _join(path, name), value
+
+    def buffers(self) -> list[Buffer]:
+        return [buffer for _, buffer in self.named_buffers()]
+
+    def _named_state(self) -> dict[str, Tensor]:
+        return {**dict(self.named_parameters()), **dict(self.named_buffers())}
+
     def zero_grad(self) -> None:
         """Forget the gradients (set them to None, which costs nothing)."""
         for parameter in self.parameters():
@@ -247,16 +313,16 @@ class Module:
 
     # ----- weights --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's array, keyed by dotted name."""
-        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+        """A copy of every parameter's and buffer's array, keyed by dotted name."""
+        return {name: tensor.data.copy() for name, tensor in self._named_state().items()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Copy arrays into the parameters (cast to their dtype).
+        """Copy arrays into the parameters and buffers (cast to their dtype).
 
         Nothing is changed unless every name and shape fits; otherwise `StateDictError`
         lists every missing, unexpected and wrong-shaped entry.
         """
-        _copy_into(f"{type(self).__name__}.load_state_dict", dict(self.named_parameters()), state)
+        copy_into(f"{type(self).__name__}.load_state_dict", self._named_state(), state)
 
     def save(self, path: str | os.PathLike[str], metadata: Mapping[str, str] | None = None) -> Path:
         """Write `state_dict()` atomically (never a half-written file): a `.safetensors`
@@ -425,6 +491,200 @@ class Sequential(Module):
         return x
 
 
+class ModuleList(Module):
+    """A list of modules, each registered under its index ("0", "1", ...) as in Sequential,
+    but with no forward of its own: the model's forward says how they are used."""
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> ModuleList:
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"ModuleList: can only hold Modules, got {module!r:.60} ({type(module).__name__})"
+            )
+        setattr(self, str(len(self)), module)
+        return self
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.named_children())
+
+    def __iter__(self) -> Iterator[Module]:
+        return (module for _, module in self.named_children())
+
+    def __getitem__(self, index: int | slice) -> Module | list[Module]:
+        return list(self)[index]
+
+
+# ----- images ---------------------------------------------------------------------------------
+class Conv2d(Module):
+    """Convolution of images (N, C, H, W) with `out_channels` filters, weight shaped
+    (out_channels, in_channels / groups, kh, kw) as the book's W1 and PyTorch's.
+
+    Weights are drawn from a normal distribution (`init`, see `init_std`; He by default, as
+    convolutions feed ReLUs) over a fan-in of in_channels / groups * kh * kw; biases start at 0.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        init: str | float = "he",
+        rng: Seed = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        check_count("Conv2d", "in_channels", in_channels, 1)
+        check_count("Conv2d", "out_channels", out_channels, 1)
+        check_count("Conv2d", "groups", groups, 1)
+        check_flag("Conv2d", "bias", bias)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
+                f"out_channels={out_channels}"
+            )
+        _check_float_dtype("Conv2d", dtype)
+        _check_init("Conv2d", init)
+        kh, kw = ops.as_pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = ops.as_pair(stride, "stride", "Conv2d", 1)
+        self.padding = ops.as_pair(padding, "padding", "Conv2d", 0)
+        self.dilation = ops.as_pair(dilation, "dilation", "Conv2d", 1)
+        self.groups = groups
+        shape = (out_channels, in_channels // groups, kh, kw)
+        std = init_std(init, shape[1] * kh * kw)
+        weight = as_generator(rng, "Conv2d", "rng").standard_normal(shape) * std
+        self.weight = Parameter(weight.astype(dtype))
+        self.bias = Parameter(np.zeros(out_channels, dtype=dtype)) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        return F.conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def extra_repr(self) -> str:
+        out, per_group, kh, kw = self.weight.shape
+        extras = [f"{per_group * self.groups} -> {out}", f"kernel=({kh}, {kw})"]
+        for name, value, default in (
+            ("stride", self.stride, (1, 1)),
+            ("padding", self.padding, (0, 0)),
+            ("dilation", self.dilation, (1, 1)),
+        ):
+            if value != default:
+                extras.append(f"{name}={value}")
+        if self.groups != 1:
+            extras.append(f"groups={self.groups}")
+        if self.bias is None:
+            extras.append("bias=False")
+        return ", ".join(extras)
+
+
+class MaxPool2d(Module):
+    """The largest entry of each kernel window; the stride defaults to the kernel."""
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+    ) -> None:
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: Any) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel={self.kernel_size}, stride={self.stride or self.kernel_size}"
+
+
+class AvgPool2d(MaxPool2d):
+    """The mean of each kernel window (padding counted as zeros)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Flatten(Module):
+    """(N, C, H, W) -> (N, C*H*W) in (C, H, W) order, as the book's Affine reshapes."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.flatten(x, 1)
+
+
+class BatchNorm2d(Module):
+    """Normalize each channel by the batch's mean and variance, then scale and shift it:
+    y = (x - mean) / sqrt(var + eps) * weight + bias, over (N, H, W) for images (N, C, H, W).
+
+    While training, the running mean and variance (buffers, saved with the weights) move
+    towards the batch's by `momentum` (the variance unbiased, as PyTorch keeps it); in eval
+    mode they replace the batch's. They change outside the graph, so `minigrad.replay`
+    would not repeat that update: train a BatchNorm model with eager steps.
+    """
+
+    axes: tuple[int, ...] = (0, 2, 3)
+    ndim = 4
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        dtype: Any = np.float32,
+    ) -> None:
+        caller = type(self).__name__
+        check_count(caller, "num_features", num_features, 1)
+        check_positive(caller, "eps", eps)
+        check_range(caller, "momentum", momentum, 0, 1)
+        _check_float_dtype(caller, dtype)
+        self.eps, self.momentum = eps, momentum
+        self.weight = Parameter(np.ones(num_features, dtype=dtype))
+        self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        self.running_mean = Buffer(np.zeros(num_features, dtype=dtype))
+        self.running_var = Buffer(np.ones(num_features, dtype=dtype))
+
+    def forward(self, x: Any) -> Tensor:
+        x = F.tensor(x)
+        features = self.weight.shape[0]
+        if x.ndim != self.ndim or x.shape[1] != features:
+            layout = "(N, C, H, W)" if self.ndim == 4 else "(N, C)"
+            raise ValueError(
+                f"{type(self).__name__}: expected input {layout} with C={features}, got "
+                f"shape {x.shape}"
+            )
+        shape = (1, features) + (1,) * (self.ndim - 2)  # broadcasts over all but channels
+        if self.training:
+            mean = x.mean(axis=self.axes, keepdims=True)
+            var = x.var(axis=self.axes, keepdims=True)
+            self._update_running(mean.data.reshape(-1), var.data.reshape(-1), x.size // features)
+        else:
+            mean = self.running_mean.reshape(shape)
+            var = self.running_var.reshape(shape)
+        # x * scale + shift is (x - mean) * scale + bias with one pass over x fewer.
+        scale = self.weight.reshape(shape) / (var + self.eps).sqrt()
+        return x * scale + (self.bias.reshape(shape) - mean * scale)
+
+    def _update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
+        unbiased = var * (count / max(count - 1, 1))
+        for buffer, batch in ((self.running_mean, mean), (self.running_var, unbiased)):
+            buffer.data *= 1 - self.momentum
+            buffer.data += self.momentum * batch.astype(buffer.dtype, copy=False)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(BatchNorm2d):
+    """BatchNorm2d for features (N, C): each feature normalized over the batch."""
+
+    axes = (0,)
+    ndim = 2
+
+
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "relu": F.relu,
     "sigmoid": F.sigmoid,
@@ -507,7 +767,7 @@ class MLP(Module):
         This is how weights trained elsewhere (a NumPy TwoLayerNet's `params`, or the book's
         `sample_weight.pkl` once converted to `.npz`) run in minigrad.
         """
-        _copy_into("MLP.load_book_params", self._book_parameters(), params)
+        copy_into("MLP.load_book_params", self._book_parameters(), params)
         return self
 
     def extra_repr(self) -> str:

@@ -3,6 +3,7 @@
     python -m models.evaluate runs/default-20260101-120000       # a run folder
     python -m models.evaluate --weights sample_weight.npz --preset book3   # any .npz
     python -m models.evaluate model.safetensors          # as python -m models.export wrote it
+    python -m models.evaluate params.npz --preset simple_convnet   # the book's, converted
 
 The network comes from --preset, a `.safetensors` file's metadata, or the run's
 config.json. Weights may use the names `save` writes (`layers.0.weight`) or the book's (W1,
@@ -26,12 +27,12 @@ from minigrad.nn import StateDictError
 from models.mlp import (
     CLASSES,
     PRESETS,
-    MnistMLP,
     Preset,
     confusion_matrix,
     evaluate,
     preset_from_settings,
 )
+from models.networks import MnistNet, build_model
 
 WEIGHTS_NAME = "weights.npz"
 CONFIG_NAME = "config.json"
@@ -44,7 +45,7 @@ class EvaluationError(Exception):
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m models.evaluate",
-        description="Report test accuracy and the confusion matrix of saved MNIST MLP weights.",
+        description="Report test accuracy and the confusion matrix of saved MNIST weights.",
     )
     parser.add_argument("path", type=Path, nargs="?", help="a run folder or an .npz file")
     parser.add_argument("--weights", type=Path, help="the same as PATH")
@@ -94,9 +95,9 @@ def settings_for(
         raise EvaluationError(f"cannot read {config_path}: {error}; pass --preset") from error
 
 
-def load_model(weights: Path, name: str, preset: Preset) -> MnistMLP:
+def load_model(weights: Path, name: str, preset: Preset) -> MnistNet:
     try:
-        return MnistMLP(preset).load_weights(str(weights))
+        return build_model(preset).load_weights(str(weights))
     except StateDictError as error:
         raise EvaluationError(
             f"{weights} does not fit the {name} network ({error.problems}). Pass the --preset "
@@ -104,6 +105,12 @@ def load_model(weights: Path, name: str, preset: Preset) -> MnistMLP:
         ) from error
     except (ValueError, TypeError) as error:
         raise EvaluationError(str(error)) from error
+
+
+def describe(preset: Preset) -> str:
+    if preset.network == "mlp":
+        return f"{' -> '.join(map(str, preset.sizes))}, {preset.activation}"
+    return preset.network
 
 
 def format_confusion(matrix: np.ndarray) -> str:
@@ -126,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise EvaluationError(f"no weights file at {weights}")
         name, preset = settings_for(config_path, args.preset, weights)
         model = load_model(weights, name, preset)
-        (_, _), (x_test, t_test) = load_mnist(data_dir=args.data_dir)
+        (_, _), (x_test, t_test) = load_mnist(flatten=preset.images_flat, data_dir=args.data_dir)
     except (EvaluationError, MnistError, SafetensorsFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -134,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = evaluate(model, x_test, t_test.astype(np.int64), batch_size=args.batch_size)
     seconds = time.perf_counter() - start
     correct = int(np.sum(result.predictions == t_test))
-    print(f"{weights} as {name} ({' -> '.join(map(str, preset.sizes))}, {preset.activation})")
+    print(f"{weights} as {name} ({describe(preset)})")
     print(
         f"test accuracy {result.accuracy:.4f} ({correct} / {len(t_test)}), loss "
         f"{result.loss:.4f}, batch size {args.batch_size}, {seconds:.2f} s"

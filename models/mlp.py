@@ -27,7 +27,9 @@ class Preset:
     """One recipe: the network, its cost, and how it is trained."""
 
     description: str
-    sizes: tuple[int, ...]
+    network: str = "mlp"  # a key of models.networks.NETWORKS
+    sizes: tuple[int, ...] = ()  # the MLP's layer sizes
+    channels: tuple[int, ...] = ()  # the convnet's filters per conv layer
     activation: str = "relu"
     output_activation: str | None = None  # Nielsen squashes the scores with a sigmoid too
     cost: str = "cross_entropy"  # softmax cross-entropy, or "quadratic" (Nielsen)
@@ -37,7 +39,7 @@ class Preset:
     lr: float = 0.1
     momentum: float = 0.0  # sgd and rmsprop
     weight_decay: float = 0.0
-    schedule: str = "constant"  # "constant", "cosine" (per batch, down to 0), or "step"
+    schedule: str = "constant"  # "constant", "cosine" (per batch, to 0), "onecycle" or "step"
     lr_step_epochs: int = 1  # "step": multiply lr by lr_gamma after this many epochs
     lr_gamma: float = 0.1
     max_grad_norm: float | None = None  # clip gradients to this global norm
@@ -45,6 +47,11 @@ class Preset:
     epochs: int = 1
     steps: int | None = None  # stop after this many updates (the book counts iterations)
     validation: int = 0  # hold back the last N training digits (Nielsen trains on 50,000)
+
+    @property
+    def images_flat(self) -> bool:
+        """An MLP takes rows of 784 pixels, a conv net images (1, 28, 28)."""
+        return self.network == "mlp"
 
 
 # The book trains its chapter 3 and chapter 4 networks alike: "book3" only adds a layer.
@@ -109,6 +116,34 @@ PRESETS: dict[str, Preset] = {
         batch_size=128,
         epochs=15,
     ),
+    "simple_convnet": Preset(
+        "the book's SimpleConvNet (ch. 7): conv 30 5x5, relu, max pool 2, affine 4320-100-10, "
+        "weight_init_std=0.01, Adam lr 1e-3, batch 100, 20 epochs",
+        network="simple_convnet",
+        init=0.01,
+        optimizer="adam",
+        lr=1e-3,
+        epochs=20,
+    ),
+    "deep_convnet": Preset(
+        "the book's DeepConvNet (ch. 8): six 3x3 convs 16-16-32-32-64-64, pool after each "
+        "pair, affine 1024-50-10 with dropout 0.5, He init, Adam lr 1e-3, batch 100, 20 epochs",
+        network="deep_convnet",
+        dropout=0.5,
+        optimizer="adam",
+        lr=1e-3,
+        epochs=20,
+    ),
+    "convnet": Preset(
+        "ours: 3x3 convs 16-32-64 with BatchNorm, max pools after the first two, one affine "
+        "layer; Adam with a one-cycle rate peaking at 5e-3, batch 100, 3 epochs",
+        network="convnet",
+        channels=(16, 32, 64),
+        optimizer="adam",
+        lr=5e-3,
+        schedule="onecycle",
+        epochs=3,
+    ),
 }
 
 OPTIMIZERS = {
@@ -126,7 +161,8 @@ def preset_from_settings(settings: dict[str, Any]) -> Preset:
     version does not know are left out."""
     fields = {field.name for field in fields_of(Preset)}
     known = {name: value for name, value in settings.items() if name in fields}
-    return Preset(**dict(known, sizes=tuple(settings["sizes"])))
+    tuples = {name: tuple(known[name]) for name in ("sizes", "channels") if name in known}
+    return Preset(**dict(known, **tuples))
 
 
 def get_preset(name: str) -> Preset:

@@ -1,4 +1,4 @@
-"""Train an MNIST MLP preset and keep everything worth looking at in one run folder.
+"""Train an MNIST preset (an MLP or a conv net) and keep all worth looking at in one folder.
 
     python -m models.train                      # the `default` preset
     python -m models.train --preset nielsen     # Nielsen's network.py, 30 epochs
@@ -8,8 +8,9 @@
 
 The folder (default `runs/<preset>-<time>/`) gets checkpoint.npz after every epoch, then
 weights.npz, config.json, metrics.json, metrics.csv, curves.png, misclassified.png, and
-graph.svg / graph_expanded.svg of one training step. Each file is written whole or not at
-all (`minigrad.files.atomic_path`): under a temporary name beside it, renamed when complete.
+graph.svg / graph_expanded.svg of one training step, and for a conv net filters.png. Each
+file is written whole or not at all (`minigrad.files.atomic_path`): under a temporary name
+beside it, renamed when complete.
 """
 
 from __future__ import annotations
@@ -36,16 +37,16 @@ from minigrad import Tensor, optim, replay
 from minigrad.data import DataLoader
 from minigrad.datasets.mnist import MnistError, load_mnist, save_digit_grid
 from minigrad.files import NpzError, atomic_path, atomic_write, read_npz
-from minigrad.nn import StateDictError
+from minigrad.nn import Conv2d, StateDictError
 from models.mlp import (
     OPTIMIZERS,
     PRESETS,
-    MnistMLP,
     Preset,
     confusion_matrix,
     evaluate,
     preset_from_settings,
 )
+from models.networks import MnistNet, build_model, updates_buffers
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -86,9 +87,9 @@ def positive_float(text: str) -> float:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m models.train",
-        description="Train an MNIST MLP preset with minigrad and save the run.",
+        description="Train an MNIST preset (an MLP or a conv net) with minigrad and save the run.",
         epilog="presets:\n"
-        + "\n".join(f"  {name:8} {preset.description}" for name, preset in PRESETS.items()),
+        + "\n".join(f"  {name:14} {preset.description}" for name, preset in PRESETS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--preset", choices=PRESETS, help=f"default: {DEFAULT_PRESET}")
@@ -185,7 +186,10 @@ def load_splits(preset: Preset, quick: bool, data_dir: Path | None) -> dict[str,
     """train / (val) / test, as float32 images in [0, 1] and integer labels."""
     try:
         loaded = load_mnist(
-            normalize=True, flatten=True, data_dir=data_dir, validation=preset.validation
+            normalize=True,
+            flatten=preset.images_flat,
+            data_dir=data_dir,
+            validation=preset.validation,
         )
     except MnistError as error:
         raise RunError(f"could not load MNIST: {error}") from error
@@ -200,7 +204,7 @@ def load_splits(preset: Preset, quick: bool, data_dir: Path | None) -> dict[str,
 
 
 # ----- training -----------------------------------------------------------------------------------
-def make_optimizer(preset: Preset, model: MnistMLP) -> optim.Optimizer:
+def make_optimizer(preset: Preset, model: MnistNet) -> optim.Optimizer:
     options: dict[str, Any] = {"lr": preset.lr}
     if preset.weight_decay:
         options["weight_decay"] = preset.weight_decay
@@ -210,20 +214,25 @@ def make_optimizer(preset: Preset, model: MnistMLP) -> optim.Optimizer:
 
 
 # Schedules whose rates depend on the run's length: a resumed run cannot change its epochs.
-PLANNED_OVER_THE_RUN = ("cosine",)
+PLANNED_OVER_THE_RUN = ("cosine", "onecycle")
 
 
 def make_schedule(
     preset: Preset, optimizer: optim.Optimizer, total_steps: int, steps_per_epoch: int
 ) -> optim.LRSchedule | None:
-    """Schedules count batches, so cosine decays smoothly over the whole run."""
+    """Schedules count batches, so cosine decays smoothly over the whole run; one cycle
+    rises to the preset's lr over the first 30% of the steps, then falls to almost 0."""
     if preset.schedule == "cosine":
         return optim.CosineLR(optimizer, total_steps)
+    if preset.schedule == "onecycle":
+        return optim.OneCycleLR(optimizer, preset.lr, total_steps)
     if preset.schedule == "step":
         return optim.StepLR(optimizer, preset.lr_step_epochs * steps_per_epoch, preset.lr_gamma)
     if preset.schedule == "constant":
         return None
-    raise ValueError(f"schedule must be 'constant', 'cosine' or 'step', got {preset.schedule!r}")
+    raise ValueError(
+        f"schedule must be 'constant', 'cosine', 'onecycle' or 'step', got {preset.schedule!r}"
+    )
 
 
 def eager(loss_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -252,10 +261,13 @@ class StepPath:
 
 
 def choose_step(preset: Preset, eager: bool = False) -> StepPath:
-    """Replay, unless the preset has dropout or told not to: new masks each batch make a
-    graph that never repeats, which replay would only find out and warn about."""
+    """Replay, unless the preset has dropout or BatchNorm, or told not to: new masks each
+    batch make a graph that never repeats, which replay would only find out and warn about;
+    BatchNorm updates its running statistics outside the graph, which replay never repeats."""
     if preset.dropout:
         return StepPath("eager", "dropout draws new masks each batch")
+    if updates_buffers(preset):
+        return StepPath("eager", "BatchNorm updates its running statistics outside the graph")
     if eager:
         return StepPath("eager", "--eager")
     return StepPath("replay", "the graph repeats every batch")
@@ -278,9 +290,9 @@ class Trainer:
         self.splits = splits
         self.progress = progress
         init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
-        # nn.MLP hands this one generator to its Linear layers and then to its Dropouts.
+        # The model hands this one generator to its layers and then to its Dropouts.
         self.model_rng = np.random.default_rng(init_seed)
-        self.model = model = MnistMLP(preset, rng=self.model_rng)
+        self.model = model = build_model(preset, rng=self.model_rng)
         x_train, t_train = splits["train"]
         self.loader = DataLoader(
             x_train,
@@ -443,7 +455,7 @@ def read_progress(saved: np.ndarray | None) -> dict[str, Any] | None:
     return progress
 
 
-def measure(model: MnistMLP, splits: dict[str, Split]) -> dict[str, float]:
+def measure(model: MnistNet, splits: dict[str, Split]) -> dict[str, float]:
     """Loss and accuracy on every split; "train" on its first TRAIN_EVAL_SIZE digits only,
     which costs a sixth of a full pass and tracks the full figure closely."""
     row = {}
@@ -473,7 +485,7 @@ def train(
     seed: int,
     progress: bool,
     path: StepPath | None = None,
-) -> tuple[MnistMLP, list[dict[str, Any]]]:
+) -> tuple[MnistNet, list[dict[str, Any]]]:
     """Train a fresh model; print and return one metrics row per epoch. `path` defaults
     to `choose_step(preset)`."""
     trainer = Trainer(preset, splits, seed, progress, path or choose_step(preset))
@@ -549,8 +561,29 @@ def plot_misclassified(
     return True
 
 
+def plot_filters(path: Path, model: MnistNet, columns: int = 8) -> bool:
+    """The first conv layer's filters as a grid of gray squares, dark for positive
+    weights, as the book's visualize_filter.py draws them; False if there is no conv."""
+    convs = [module for _, module in model.named_modules() if isinstance(module, Conv2d)]
+    if not convs:
+        return False
+    from matplotlib.figure import Figure
+
+    filters = convs[0].weight.data
+    rows = math.ceil(len(filters) / columns)
+    figure = Figure(figsize=(columns, rows + 0.4))
+    figure.suptitle(f"first conv layer's {len(filters)} filters")
+    for index, axes in enumerate(figure.subplots(rows, columns, squeeze=False).flat):
+        axes.set_axis_off()
+        if index < len(filters):
+            axes.imshow(filters[index, 0], cmap="gray_r", interpolation="nearest")
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary)
+    return True
+
+
 def draw_graphs(
-    folder: Path, model: MnistMLP, x: np.ndarray, t: np.ndarray, preset_name: str
+    folder: Path, model: MnistNet, x: np.ndarray, t: np.ndarray, preset_name: str
 ) -> list[Path]:
     """graph.svg (one box per layer) and graph_expanded.svg (every op) of one training step."""
     try:
@@ -582,7 +615,7 @@ def draw_graphs(
 
 def save_run(
     folder: Path,
-    model: MnistMLP,
+    model: MnistNet,
     config: dict[str, Any],
     history: list[dict[str, Any]],
     splits: dict[str, Split],
@@ -606,6 +639,8 @@ def save_run(
     misclassified = folder / "misclassified.png"
     if plot_misclassified(misclassified, x_test, t_test, final.predictions, config["preset"]):
         written.append(folder / "misclassified.png")
+    if plot_filters(folder / "filters.png", model):
+        written.append(folder / "filters.png")
     x_train, t_train = splits["train"]
     written += draw_graphs(folder, model, x_train, t_train, config["preset"])
     return written

@@ -145,10 +145,13 @@ def test_replayed_and_eager_runs_print_the_same_numbers_and_save_the_same_weight
         np.testing.assert_array_equal(replayed[name], eager[name], err_msg=name)
 
 
-def test_presets_with_dropout_step_eagerly_and_the_others_replay():
+def test_presets_with_dropout_or_batch_norm_step_eagerly_and_the_others_replay():
     for name, preset in PRESETS.items():
         path = train_command.choose_step(preset)
-        assert path.name == ("eager" if preset.dropout else "replay"), name
+        assert path.name == ("eager" if preset.dropout or name == "convnet" else "replay"), name
+    assert str(train_command.choose_step(PRESETS["convnet"])) == (
+        "step: eager (BatchNorm updates its running statistics outside the graph)"
+    )
     assert str(train_command.choose_step(PRESETS["best"])) == (
         "step: eager (dropout draws new masks each batch)"
     )
@@ -497,3 +500,49 @@ def test_resume_explains_a_missing_or_damaged_checkpoint(quick_run, tmp_path, ca
     (tmp_path / "checkpoint.npz").write_bytes(checkpoint[: len(checkpoint) // 2])
     assert train_command.main(["--resume", str(tmp_path)]) == 1
     assert "checkpoint.npz is truncated or corrupt" in capsys.readouterr().err
+
+
+# ----- conv nets ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def images():
+    (x_train, t_train), (x_test, t_test) = load_mnist(flatten=False)
+    return {
+        "train": (x_train[:5000], t_train[:5000].astype(np.int64)),
+        "test": (x_test[:1000], t_test[:1000].astype(np.int64)),
+    }
+
+
+def test_three_hundred_simple_convnet_steps_on_real_digits_pass_90_percent(images):
+    preset = dataclasses.replace(PRESETS["simple_convnet"], epochs=3, batch_size=50)
+    _, history = train_command.train(preset, images, seed=0, progress=False)
+    assert history[-1]["steps"] == 300
+    assert history[-1]["test_accuracy"] >= 0.90
+    assert history[-1]["batch_loss"] < history[0]["batch_loss"]
+
+
+def test_batch_norm_running_statistics_train_and_go_into_the_checkpoint(images):
+    small = {name: (x[:500], t[:500]) for name, (x, t) in images.items()}
+    preset = dataclasses.replace(PRESETS["convnet"], epochs=1)
+    trainer = train_command.Trainer(
+        preset, small, seed=0, progress=False, path=train_command.choose_step(preset)
+    )
+    trainer.run()
+    saved = trainer.state_dicts()["model"]
+    assert not np.allclose(saved["norm1.running_mean"], 0)
+    np.testing.assert_array_equal(saved["norm2.running_var"], trainer.model.norm2.running_var.data)
+
+
+def test_a_quick_simple_convnet_run_also_draws_its_filters(tmp_path, capsys):
+    folder = tmp_path / "simple"
+    argv = ["--preset", "simple_convnet", "--quick", "--no-progress", "--out", str(folder)]
+    assert train_command.main(argv) == 0
+    assert set(os.listdir(folder)) == RUN_FILES | {"filters.png"}
+    assert (folder / "filters.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    graph = (folder / "graph.svg").read_text()
+    for layer in ("conv", "pool", "flatten", "affine1", "affine2"):
+        assert f">{layer}</text>" in graph, layer
+    assert "conv.weight" in (folder / "graph_expanded.svg").read_text()
+    assert evaluate_command.main([str(folder)]) == 0  # the network named by config.json
+    assert f"{folder / 'weights.npz'} as simple_convnet (simple_convnet)\ntest accuracy" in (
+        capsys.readouterr().out
+    )
