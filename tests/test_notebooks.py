@@ -17,6 +17,7 @@ SERIES = [
     "04_nielsen_network",
     "05_batch_inference",
     "06_your_own_op",
+    "07_convnet",
 ]
 LANGUAGES = ("zh", "en")
 PATHS = [NOTEBOOKS / language / f"{name}.ipynb" for name in SERIES for language in LANGUAGES]
