@@ -27,9 +27,11 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+import onnxruntime
 from IPython.display import SVG, display
 
 import minigrad.functional as F
+import minigrad.onnx
 from minigrad import Tensor, gradcheck, nn, no_grad, optim
 from minigrad.data import DataLoader
 from minigrad.datasets import load_mnist
@@ -126,12 +128,11 @@ optimizer = optim.Adam(model.parameters(), lr=1e-3)
 loader = DataLoader(x_train, t_train, batch_size=100, shuffle=True, seed=0)
 
 
-def test_accuracy(model, images, labels):
+def predict(model, images, batch_size=1000):
+    """The digit each image is taken for, a batch at a time, without recording a graph."""
     with no_grad():
-        scores = np.concatenate(
-            [model(images[i : i + 1000]).data for i in range(0, len(images), 1000)]
-        )
-    return (scores.argmax(axis=1) == labels).mean()
+        scores = [model(images[i : i + batch_size]).data for i in range(0, len(images), batch_size)]
+    return np.concatenate(scores).argmax(axis=1)
 
 
 start = time.perf_counter()
@@ -141,7 +142,7 @@ for epoch in range(2):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    accuracy = test_accuracy(model, x_test, t_test)
+    accuracy = (predict(model, x_test) == t_test).mean()
     print(f"epoch {epoch + 1}: loss {loss.item():.4f}, test accuracy {accuracy:.2%}")
 print(f"{time.perf_counter() - start:.0f} s")
 
@@ -189,19 +190,12 @@ display(SVG(to_dot(loss, title="one training step on 4 digits").pipe(format="svg
 # `minigrad.onnx.export` writes each op of the graph as ONNX nodes, parameters named by their paths (`conv.weight`). In onnxruntime the exported model predicts every test digit as minigrad does (this needs `pip install minigrad[export]`).
 
 # %%
-import onnxruntime
-
-import minigrad.onnx
-
 minigrad.onnx.export(
     model, x_test[:7], "small_convnet.onnx", input_names=["images"], output_names=["scores"]
 )
 session = onnxruntime.InferenceSession("small_convnet.onnx", providers=["CPUExecutionProvider"])
 theirs = session.run(["scores"], {"images": x_test})[0].argmax(axis=1)
-with no_grad():
-    ours = np.concatenate(
-        [model(x_test[i : i + 1000]).data for i in range(0, 10_000, 1000)]
-    ).argmax(axis=1)
+ours = predict(model, x_test)
 print("predictions that differ:", int((theirs != ours).sum()), "of", len(ours))
 os.remove("small_convnet.onnx")
 
