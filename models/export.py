@@ -25,8 +25,10 @@ import numpy as np
 import minigrad.onnx
 from minigrad.files import SafetensorsFileError, write_safetensors
 from minigrad.torch_layout import to_torch_state_dict
+from models.convnet import IMAGE
 from models.evaluate import EvaluationError, load_model, locate, settings_for
-from models.mlp import PRESETS, MnistMLP, Preset
+from models.mlp import PRESETS, Preset
+from models.networks import MnistNet
 
 FORMATS = {"onnx": "model.onnx", "safetensors": "model.safetensors"}
 TRACE_BATCH = 7  # a batch size no other axis has, so the exporter can tell it is the batch
@@ -67,18 +69,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def example_input(preset: Preset) -> np.ndarray:
-    """What the exporter traces the network on: TRACE_BATCH digits of zeros."""
-    return np.zeros((TRACE_BATCH, preset.sizes[0]), dtype=np.float32)
+    """What the exporter traces the network on: TRACE_BATCH digits of zeros, as rows of
+    784 for an MLP and as images (N, 1, 28, 28) for a conv net."""
+    shape = (preset.sizes[0],) if preset.images_flat else IMAGE
+    return np.zeros((TRACE_BATCH, *shape), dtype=np.float32)
 
 
-def export_onnx(model: MnistMLP, preset: Preset, target: Path) -> Path:
+def export_onnx(model: MnistNet, preset: Preset, target: Path) -> Path:
     return minigrad.onnx.export(
         model, example_input(preset), target, input_names=["digits"], output_names=["scores"]
     )
 
 
 def export_safetensors(
-    model: MnistMLP, name: str, preset: Preset, layout: str, target: Path
+    model: MnistNet, name: str, preset: Preset, layout: str, target: Path
 ) -> Path:
     arrays = to_torch_state_dict(model) if layout == "torch" else model.state_dict()
     metadata = {
@@ -106,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     detail = "batch axis dynamic" if args.format == "onnx" else f"{args.layout} layout"
-    print(f"wrote {written} ({name}: {' -> '.join(map(str, preset.sizes))}, {detail})")
+    sizes = ": " + " -> ".join(map(str, preset.sizes)) if preset.network == "mlp" else ""
+    print(f"wrote {written} ({name}{sizes}, {detail})")
     return 0
 
 

@@ -27,6 +27,7 @@ from minigrad.testing import op_cases
 from models import export as export_command
 from models.evaluate import CONFIG_NAME, WEIGHTS_NAME
 from models.mlp import PRESETS, MnistMLP
+from models.networks import build_model
 
 try:
     import onnx
@@ -180,12 +181,11 @@ class PresetModel:
     flatten: bool  # rows of 784 (an MLP) or images (N, 1, 28, 28)
 
 
-def mlp(name):
-    return PresetModel(lambda: MnistMLP(PRESETS[name], rng=0), flatten=True)
+def network(name):
+    return PresetModel(lambda: build_model(PRESETS[name], rng=0), PRESETS[name].images_flat)
 
 
-# The ConvNet presets join here: PresetModel(lambda: ConvNet(...), flatten=False).
-PRESET_MODELS = {f"mlp-{name}": mlp(name) for name in PRESETS}
+PRESET_MODELS = {name: network(name) for name in PRESETS}
 
 
 def trained_briefly(model, x, t, steps=60, batch=100):
