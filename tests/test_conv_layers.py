@@ -1,9 +1,6 @@
 """Conv layers, pooling, Flatten, BatchNorm (with its buffers) and ModuleList: against
 torch.nn with the same weights, by central differences, and through weights files."""
 
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch  # the test-torch extra: without it these comparisons fail rather than skip
@@ -283,12 +280,3 @@ def test_plain_lists_of_numbers_are_fine():
     model = nn.MLP([4, 3, 2])
     model.notes = [1, 2.0, "three"]
     assert model.notes == [1, 2.0, "three"]
-
-
-def test_the_readme_conv_block_runs_and_prints_what_it_says(capsys):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    pieces = readme.split("- **Image layers**", 1)[1].split("\n- **", 1)[0]
-    code = textwrap.dedent(pieces.split("```python\n", 1)[1].split("```", 1)[0])
-    exec(compile(code, "README.md", "exec"), {})
-    printed = pieces.split("```", 2)[2].split("prints `", 1)[1].split("`", 1)[0]
-    assert capsys.readouterr().out.strip() == printed

@@ -8,7 +8,14 @@ import torch
 
 from minigrad import Tensor, gradcheck, nn
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def torch_in_float64():
+    """The torch twins are built in float64 here, and only here: the default is global."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def as_torch(array, requires_grad=True):
