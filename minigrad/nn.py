@@ -271,22 +271,21 @@ class Module:
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """Every parameter once, named by its dotted path (`layers.0.weight`)."""
-        seen: set[int] = set()
-        for path, module in self.named_modules():
-            for name, value in vars(module).items():
-                if isinstance(value, Parameter) and id(value) not in seen:
-                    seen.add(id(value))
-                    yield _join(path, name), value
+        return self._named_tensors(Parameter)
 
     def parameters(self) -> list[Parameter]:
         return [parameter for _, parameter in self.named_parameters()]
 
     def named_buffers(self) -> Iterator[tuple[str, Buffer]]:
         """Every buffer once (running statistics), named by its dotted path."""
+        return self._named_tensors(Buffer)
+
+    def _named_tensors(self, kind: type) -> Iterator[tuple[str, Any]]:
+        """Every attribute of type `kind` in this module and those inside it, once each."""
         seen: set[int] = set()
         for path, module in self.named_modules():
             for name, value in vars(module).items():
-                if isinstance(value, Buffer) and id(value) not in seen:
+                if isinstance(value, kind) and id(value) not in seen:
                     seen.add(id(value))
                     yield _join(path, name), value
 
