@@ -457,39 +457,6 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Sequential(Module):
-    """Modules applied one after the other; the i-th is named "i" (`layers.0.weight`)."""
-
-    def __init__(self, *modules: Module) -> None:
-        for index, module in enumerate(modules):
-            if not isinstance(module, Module):
-                # setattr would store it where named_children() never looks: a silent no-op.
-                fix = (
-                    "pass the modules themselves: Sequential(*layers)"
-                    if isinstance(module, (list, tuple))
-                    else "wrap a function in a Module subclass that calls it in forward()"
-                )
-                raise TypeError(
-                    f"Sequential: argument {index} is {module!r:.60} "
-                    f"({type(module).__name__}), not a Module; {fix}"
-                )
-            setattr(self, str(index), module)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self.named_children())
-
-    def __iter__(self) -> Iterator[Module]:
-        return (module for _, module in self.named_children())
-
-    def __getitem__(self, index: int | slice) -> Module | list[Module]:
-        return list(self)[index]
-
-    def forward(self, x: Any) -> Any:
-        for module in self:
-            x = module(x)
-        return x
-
-
 class ModuleList(Module):
     """A list of modules, each registered under its index ("0", "1", ...) as in Sequential,
     but with no forward of its own: the model's forward says how they are used."""
@@ -514,6 +481,31 @@ class ModuleList(Module):
 
     def __getitem__(self, index: int | slice) -> Module | list[Module]:
         return list(self)[index]
+
+
+class Sequential(ModuleList):
+    """A ModuleList whose forward applies its modules one after the other; the i-th is
+    named "i" (`layers.0.weight`)."""
+
+    def __init__(self, *modules: Module) -> None:
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                # setattr would store it where named_children() never looks: a silent no-op.
+                fix = (
+                    "pass the modules themselves: Sequential(*layers)"
+                    if isinstance(module, (list, tuple))
+                    else "wrap a function in a Module subclass that calls it in forward()"
+                )
+                raise TypeError(
+                    f"Sequential: argument {index} is {module!r:.60} "
+                    f"({type(module).__name__}), not a Module; {fix}"
+                )
+            setattr(self, str(index), module)
+
+    def forward(self, x: Any) -> Any:
+        for module in self:
+            x = module(x)
+        return x
 
 
 # ----- images ---------------------------------------------------------------------------------
