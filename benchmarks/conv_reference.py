@@ -6,10 +6,12 @@ minigrad and PyTorch. As in the book: `im2col` copies one kernel offset at a tim
 columns laid out (N*OH*OW, C*FH*FW), the convolution is `columns @ W.reshape(FN, -1).T`
 followed by a transpose back to (N, FN, OH, OW), pooling takes the argmax of each window's
 row of columns, and its backward scatters into such rows and adds them back with `col2im`.
-Where the book's code is slow for no reason of method it is not copied: arrays keep the
-input's dtype (the book's `np.zeros` makes float64 columns), relu uses np.maximum instead of
-boolean indexing, pooling reads each window's maximum at its argmax instead of reducing
-twice, and the images' gradient is not computed (the book's Convolution always does).
+Two styles: `tuned=True` leaves out where the book's code is slow for no reason of method:
+arrays keep the input's dtype (the book's `np.zeros` makes float64 columns, and its weights
+are float64), relu uses np.maximum instead of a boolean mask and a copy, pooling reads each
+window's maximum at its argmax instead of reducing twice, and the images' gradient is not
+computed (the book's Convolution always does). `tuned=False` is the book's code as it is
+written, in float64 (pass float64 params).
 DeepConvNet's dropout is left out on every side: a fixed mask would cost a multiply, and a
 random one would make the sides take different steps.
 Adam is PyTorch's (and minigrad's) formula, so all sides take the same steps.
@@ -139,7 +141,8 @@ def conv_forward(x, weight, bias, padding):
 
 
 def conv_backward(grad, saved, images_need_grad):
-    """Convolution.backward: the weights' gradients, and the images' if needed."""
+    """Convolution.backward: the weights' gradients, and the images' if needed (the book
+    computes them always)."""
     shape, col, weight, padding = saved
     filters, _, kernel, _ = weight.shape
     dout = grad.transpose(0, 2, 3, 1).reshape(-1, filters)
@@ -150,12 +153,15 @@ def conv_backward(grad, saved, images_need_grad):
     return col2im(dcol, shape, kernel, kernel, pad=padding), grads
 
 
-def pool_forward(x):
-    """Pooling.forward: the argmax of each window's row of columns."""
+def pool_forward(x, tuned=True):
+    """Pooling.forward: the argmax of each window's row of columns, and its maximum."""
     n, c, height, width = x.shape
     pool_col = im2col(x, POOL, POOL, POOL).reshape(-1, POOL * POOL)
     arg_max = np.argmax(pool_col, axis=1)
-    pooled = pool_col[np.arange(len(pool_col)), arg_max]  # the book's np.max, without a 2nd pass
+    if tuned:  # the maximum read at the argmax, without a second pass
+        pooled = pool_col[np.arange(len(pool_col)), arg_max]
+    else:
+        pooled = np.max(pool_col, axis=1)
     pooled = pooled.reshape(n, height // POOL, width // POOL, c).transpose(0, 3, 1, 2)
     return pooled, (x.shape, arg_max)
 
@@ -169,7 +175,18 @@ def pool_backward(grad, saved):
     return col2im(dmax.reshape(dout.size // shape[1], -1), shape, POOL, POOL, POOL)
 
 
-def scores(net: Net, params: Params, x: np.ndarray) -> tuple[np.ndarray, list]:
+def relu_forward(x, tuned=True):
+    """Relu.forward; the book's keeps the mask x <= 0 and zeroes a copy through it."""
+    if tuned:
+        return np.maximum(x, 0)
+    out = x.copy()
+    out[x <= 0] = 0
+    return out
+
+
+def scores(
+    net: Net, params: Params, x: np.ndarray, tuned: bool = True
+) -> tuple[np.ndarray, list]:
     """The net's logits for images x (N, 1, 28, 28), and each layer's saved values."""
     numbers = iter(net.weighted())
     saved = []
@@ -178,9 +195,9 @@ def scores(net: Net, params: Params, x: np.ndarray) -> tuple[np.ndarray, list]:
             number = next(numbers)
             x, kept = conv_forward(x, params[f"W{number}"], params[f"b{number}"], layer[3])
         elif layer[0] == "relu":
-            x = kept = np.maximum(x, 0)
+            x = kept = relu_forward(x, tuned)
         elif layer[0] == "pool":
-            x, kept = pool_forward(x)
+            x, kept = pool_forward(x, tuned)
         else:
             number = next(numbers)
             kept, x = x, x.reshape(len(x), -1) @ params[f"W{number}"] + params[f"b{number}"]
@@ -188,10 +205,12 @@ def scores(net: Net, params: Params, x: np.ndarray) -> tuple[np.ndarray, list]:
     return x, saved
 
 
-def gradients(net: Net, params: Params, x: np.ndarray, t: np.ndarray) -> tuple[float, Params]:
+def gradients(
+    net: Net, params: Params, x: np.ndarray, t: np.ndarray, tuned: bool = True
+) -> tuple[float, Params]:
     """Mean softmax cross-entropy of the net on images x and integer labels t, and the
     gradients of every weight, layer by layer backwards."""
-    logits, saved = scores(net, params, x)
+    logits, saved = scores(net, params, x, tuned)
     # SoftmaxWithLoss
     n = len(x)
     logits = logits - logits.max(axis=1, keepdims=True)
@@ -206,14 +225,17 @@ def gradients(net: Net, params: Params, x: np.ndarray, t: np.ndarray) -> tuple[f
     numbers = reversed(net.weighted())
     for position in reversed(range(len(net.layers))):
         kind, kept = net.layers[position][0], saved[position]
-        if kind == "relu":
+        if kind == "relu" and tuned:
             grad = grad * (kept > 0)
+        elif kind == "relu":  # the book's: dout[self.mask] = 0
+            grad = grad.copy()
+            grad[kept <= 0] = 0
         elif kind == "pool":
             grad = pool_backward(grad, kept)
         elif kind == "conv":
             number = next(numbers)
             grad, (grads[f"b{number}"], grads[f"W{number}"]) = conv_backward(
-                grad, kept, images_need_grad=position > 0
+                grad, kept, images_need_grad=position > 0 or not tuned
             )
         else:
             number = next(numbers)
@@ -250,33 +272,37 @@ class Adam:
             params[key] -= (self.lr / (1 - self.beta1**self.step_count)) * m / denominator
 
 
-def train_step(net: Net, params: Params, optimizer: Adam, x: np.ndarray, t: np.ndarray) -> float:
-    loss, grads = gradients(net, params, x, t)
+def train_step(
+    net: Net, params: Params, optimizer: Adam, x: np.ndarray, t: np.ndarray, tuned: bool = True
+) -> float:
+    loss, grads = gradients(net, params, x, t, tuned)
     optimizer.update(params, grads)
     return loss
 
 
-def check_gradients(net: Net = SIMPLE) -> None:
+def check_gradients(net: Net = SIMPLE, tuned: bool = True) -> None:
     """Every gradient against central differences, in float64, at a few entries each."""
     rng = np.random.default_rng(0)
     params = make_params(seed=1, net=net, dtype=np.float64)
     for key in params:
         params[key] = params[key] + 0.05 * rng.standard_normal(params[key].shape)
     x, t = rng.random((3, 1, 28, 28)), rng.integers(0, CLASSES, 3)
-    _, grads = gradients(net, params, x, t)
+    _, grads = gradients(net, params, x, t, tuned)
     for key, grad in grads.items():
         for index in map(tuple, rng.integers(0, params[key].shape, (5, params[key].ndim))):
             saved = params[key][index]
             params[key][index] = saved + 1e-6
-            above = gradients(net, params, x, t)[0]
+            above = gradients(net, params, x, t, tuned)[0]
             params[key][index] = saved - 1e-6
-            below = gradients(net, params, x, t)[0]
+            below = gradients(net, params, x, t, tuned)[0]
             params[key][index] = saved
             numeric = (above - below) / 2e-6
             assert abs(numeric - grad[index]) <= 1e-6 + 1e-4 * abs(numeric), (key, index)
-    print(f"conv_reference: every gradient of {net.name} matches central differences")
+    style = "tuned" if tuned else "as written"
+    print(f"conv_reference: every gradient of {net.name} ({style}) matches central differences")
 
 
 if __name__ == "__main__":
-    check_gradients(SIMPLE)
-    check_gradients(DEEP)
+    for tuned in (True, False):
+        check_gradients(SIMPLE, tuned)
+        check_gradients(DEEP, tuned)

@@ -445,6 +445,7 @@ def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch, net):
         benchmark.minigrad_side(net, params, x, t, F.conv2d_composed),
         benchmark.replayed_side(net, params, x, t),
         benchmark.numpy_side(net, params, x, t),
+        benchmark.numpy_side(net, params, x, t, tuned=False),
     ]
     for batch in (0, 1, 0, 1):  # replay traces two steps, then replays
         losses = [step(batch) for step in sides]
@@ -454,5 +455,6 @@ def test_the_conv_benchmark_sides_take_the_same_steps(monkeypatch, net):
 def test_the_books_conv_layers_in_numpy_match_central_differences():
     from benchmarks import conv_reference
 
-    conv_reference.check_gradients(conv_reference.SIMPLE)
-    conv_reference.check_gradients(conv_reference.DEEP)
+    for tuned in (True, False):  # the benchmark's two styles: tuned, and the book's code
+        conv_reference.check_gradients(conv_reference.SIMPLE, tuned)
+        conv_reference.check_gradients(conv_reference.DEEP, tuned)
