@@ -437,6 +437,21 @@ def test_a_digit_grid_says_what_t_and_y_are_under_its_title():
     assert plain.get_suptitle() == ""
 
 
+def test_a_digit_grid_shows_each_digit_captioned_red_when_the_guess_is_wrong():
+    from matplotlib.colors import to_hex
+
+    images, labels = FAKE.arrays["x_train"], FAKE.arrays["t_train"]
+    guesses = labels.copy()
+    guesses[1] = (labels[1] + 1) % 10
+    (axes,) = digit_grid(images, labels, predictions=guesses).axes
+    assert len(axes.images) == len(images)
+    captions = [(text.get_text(), to_hex(text.get_color())) for text in axes.texts]
+    assert captions == [
+        (f"t={label} y={guess}", "#000000" if label == guess else "#ff0000")
+        for label, guess in zip(labels, guesses)
+    ]
+
+
 def test_a_digit_grid_that_fails_midway_leaves_the_old_picture_and_nothing_else(
     tmp_path, monkeypatch
 ):
