@@ -97,13 +97,13 @@ PRESETS: dict[str, Preset] = {
         epochs=5,
     ),
     "fast": Preset(
-        "784-512-256-10 ReLU, dropout 0.2, He init, Adam lr 2e-3 with cosine decay, batch 128",
+        "784-512-256-10 ReLU, dropout 0.2, He init, Adam lr 2e-3 with cosine decay, batch 256",
         sizes=(784, 512, 256, 10),
         dropout=0.2,
         optimizer="adam",
         lr=2e-3,
         schedule="cosine",
-        batch_size=128,
+        batch_size=256,
         epochs=10,
     ),
     "best": Preset(
@@ -136,13 +136,13 @@ PRESETS: dict[str, Preset] = {
     ),
     "convnet": Preset(
         "ours: 3x3 convs 16-32-64 with BatchNorm, max pools after the first two, one affine "
-        "layer; Adam with a one-cycle rate peaking at 5e-3, batch 100, 3 epochs",
+        "layer; Adam with a one-cycle rate peaking at 5e-3, batch 100, 5 epochs",
         network="convnet",
         channels=(16, 32, 64),
         optimizer="adam",
         lr=5e-3,
         schedule="onecycle",
-        epochs=3,
+        epochs=5,
     ),
 }
 
