@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import add_to_leaves, root_gradient, run_backward
-from minigrad.grad_mode import Recording, is_grad_enabled
+from minigrad.grad_mode import Recording
 from minigrad.graph import topological_order
 from minigrad.tensor import Tensor
 
@@ -48,7 +48,7 @@ class replay:
 
     def __call__(self, *args: Any) -> Tensor:
         arrays = [arg.data if isinstance(arg, Tensor) else np.asarray(arg) for arg in args]
-        if not is_grad_enabled():  # a validation loss: no gradients, nothing to replay
+        if not Recording.enabled:  # a validation loss: no gradients, nothing to replay
             return self.loss_fn(*[Tensor.wrap(array) for array in arrays])
         if Recording.anomaly is not None:  # detect_anomaly checks ops as they are made
             return self.eager_step(arrays)
@@ -195,6 +195,9 @@ class _Plan:
         self.arguments = trace.arguments
         self.output = trace.output
         self.nodes = trace.nodes
+        # The frozen graph's root gradient, checked once; each step gets a copy, since a
+        # rule may pass it on as is, into a leaf's .grad that an optimizer then changes.
+        self.upstream = root_gradient(trace.output, None, "replay").data
 
     def run(self, arrays: list[np.ndarray]) -> np.ndarray:
         """The step on new arguments: forward, then gradients into the parameters."""
@@ -207,6 +210,6 @@ class _Plan:
                 data = op.forward_arrays(op, op.inputs)
                 previous = op
             node.data = data
-        upstream = root_gradient(self.output, None, "replay")
+        upstream = Tensor.wrap(self.upstream.copy())
         add_to_leaves(run_backward(self.nodes, upstream, retain_graph=True))
         return self.output.data
