@@ -11,7 +11,9 @@ arrays keep the input's dtype (the book's `np.zeros` makes float64 columns, and 
 are float64), relu uses np.maximum instead of a boolean mask and a copy, pooling reads each
 window's maximum at its argmax instead of reducing twice, and the images' gradient is not
 computed (the book's Convolution always does). `tuned=False` is the book's code as it is
-written, in float64 (pass float64 params).
+written, in float64 (pass float64 params and images, which gives the first convolution the
+book's float64 columns too), but for one copy: `im2col` skips `np.pad` when there is no
+padding, where the book's pads by zero rows and so copies its input.
 DeepConvNet's dropout is left out on every side: a fixed mask would cost a multiply, and a
 random one would make the sides take different steps.
 Adam is PyTorch's (and minigrad's) formula, so all sides take the same steps.
@@ -176,17 +178,27 @@ def pool_backward(grad, saved):
 
 
 def relu_forward(x, tuned=True):
-    """Relu.forward; the book's keeps the mask x <= 0 and zeroes a copy through it."""
+    """Relu.forward: the output, and what backward keeps (the book's: the mask x <= 0,
+    through which it zeroes a copy of x)."""
     if tuned:
-        return np.maximum(x, 0)
+        out = np.maximum(x, 0)
+        return out, out
+    mask = x <= 0
     out = x.copy()
-    out[x <= 0] = 0
-    return out
+    out[mask] = 0
+    return out, mask
 
 
-def scores(
-    net: Net, params: Params, x: np.ndarray, tuned: bool = True
-) -> tuple[np.ndarray, list]:
+def relu_backward(grad, kept, tuned=True):
+    """Relu.backward; the book's zeroes the gradient in place through its mask (every
+    gradient reaching a relu here is a fresh array, so that is safe)."""
+    if tuned:
+        return grad * (kept > 0)
+    grad[kept] = 0
+    return grad
+
+
+def scores(net: Net, params: Params, x: np.ndarray, tuned: bool = True) -> tuple[np.ndarray, list]:
     """The net's logits for images x (N, 1, 28, 28), and each layer's saved values."""
     numbers = iter(net.weighted())
     saved = []
@@ -195,7 +207,7 @@ def scores(
             number = next(numbers)
             x, kept = conv_forward(x, params[f"W{number}"], params[f"b{number}"], layer[3])
         elif layer[0] == "relu":
-            x = kept = relu_forward(x, tuned)
+            x, kept = relu_forward(x, tuned)
         elif layer[0] == "pool":
             x, kept = pool_forward(x, tuned)
         else:
@@ -225,11 +237,8 @@ def gradients(
     numbers = reversed(net.weighted())
     for position in reversed(range(len(net.layers))):
         kind, kept = net.layers[position][0], saved[position]
-        if kind == "relu" and tuned:
-            grad = grad * (kept > 0)
-        elif kind == "relu":  # the book's: dout[self.mask] = 0
-            grad = grad.copy()
-            grad[kept <= 0] = 0
+        if kind == "relu":
+            grad = relu_backward(grad, kept, tuned)
         elif kind == "pool":
             grad = pool_backward(grad, kept)
         elif kind == "conv":

@@ -424,6 +424,9 @@ def test_digit_grid_is_a_png_with_one_cell_per_digit(tmp_path):
     assert width > 3 * height, "five digits side by side, the key below them"
     with pytest.raises(ValueError, match="5 images, 5 labels and 4 predictions"):
         save_digit_grid(tmp_path / "bad.png", images, one_hot, predictions=[1, 2, 3, 4])
+    with pytest.raises(ValueError, match="got no images"):
+        save_digit_grid(tmp_path / "none.png", images[:0], one_hot[:0])
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["grid.png"]
 
 
 def test_a_digit_grid_says_what_t_and_y_are_under_its_title():

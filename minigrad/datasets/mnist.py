@@ -609,6 +609,7 @@ def _prepare_images(
 GRID_MARGIN = 0.35  # inches for the key below a digit grid, and for its title above
 CELL = (1.0, 1.2)  # inches for one digit and its caption: width, height
 DIGIT_SIZE = 0.8  # inches
+CELL_GAP = 0.05  # inches between a digit and the bottom of its cell, and its caption
 GRID_KEY = "t: the true label    y: the prediction (red when wrong)"
 
 
@@ -654,9 +655,14 @@ def digit_grid(
             f"got {len(digits)} images, {len(truth)} labels and "
             f"{'no' if guesses is None else len(guesses)} predictions; counts must match"
         )
+    if not len(digits):
+        raise ValueError("digit_grid: got no images; a grid needs at least one digit")
     columns = max(1, min(columns, len(digits)))
     rows = -(-len(digits) // columns)
-    width, height = max(columns, 4) * CELL[0], rows * CELL[1] + GRID_MARGIN * (1 + (title is not None))
+    # At least four cells wide, for the key, and as wide as the title is long.
+    title_width = 0.11 * len(title) if title is not None else 0.0
+    width = max(max(columns, 4) * CELL[0], title_width)
+    height = rows * CELL[1] + GRID_MARGIN * (1 + (title is not None))
     figure = Figure(figsize=(width, height))
     top = 1.0 - (GRID_MARGIN / height if title is not None else 0.0)
     # One axes for the whole grid, measured in inches from its top left corner: a digit
@@ -664,18 +670,20 @@ def digit_grid(
     # a second instead of seconds.
     axes = figure.add_axes((0.0, GRID_MARGIN / height, 1.0, top - GRID_MARGIN / height))
     axes.axis("off")
-    indent = (width - columns * CELL[0]) / 2  # fewer than four digits: centred
+    indent = (width - columns * CELL[0]) / 2  # a grid narrower than the figure: centred
     for index, digit in enumerate(digits):
         row, column = divmod(index, columns)
         left = indent + column * CELL[0] + (CELL[0] - DIGIT_SIZE) / 2
-        upper = row * CELL[1] + CELL[1] - DIGIT_SIZE - 0.05
+        upper = (row + 1) * CELL[1] - DIGIT_SIZE - CELL_GAP  # the caption sits above
         extent = (left, left + DIGIT_SIZE, upper + DIGIT_SIZE, upper)
         axes.imshow(digit, cmap="gray_r", extent=extent, interpolation="nearest")
-        _caption(axes, (left + DIGIT_SIZE / 2, upper - 0.04), truth[index], guesses, index)
+        guess = None if guesses is None else guesses[index]
+        _caption(axes, (left + DIGIT_SIZE / 2, upper - CELL_GAP), truth[index], guess)
     axes.set_aspect("auto")
     axes.set_xlim(0, width)
     axes.set_ylim(rows * CELL[1], 0)
     key = "t: the true label" if guesses is None else GRID_KEY
+    # The key and the title sit in their margins, a little off the figure's edges.
     figure.text(0.5, 0.1 * GRID_MARGIN / height, key, ha="center", va="bottom", fontsize=10)
     if title is not None:
         figure.suptitle(title, fontweight="bold", y=1 - 0.15 * GRID_MARGIN / height, va="top")
@@ -687,11 +695,8 @@ def _as_digits(values: np.ndarray) -> np.ndarray:
     return values.argmax(axis=1) if values.ndim == 2 else values.astype(int)
 
 
-def _caption(
-    axes, where: tuple[float, float], label: int, guesses: np.ndarray | None, index: int
-) -> None:
+def _caption(axes, where: tuple[float, float], label: int, guess: int | None) -> None:
     """`t=label`, or `t=label y=guess` in red when the guess is wrong, above a digit."""
-    guess = None if guesses is None else guesses[index]
     text = f"t={label}" if guess is None else f"t={label} y={guess}"
     color = "red" if guess is not None and guess != label else "black"
     axes.text(*where, text, ha="center", va="bottom", fontsize=10, color=color)
