@@ -42,16 +42,29 @@ class EvaluationError(Exception):
     """Weights or settings that cannot be used; the message says what to do."""
 
 
+def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
+    """How models.evaluate and models.export are told the weights: PATH or --weights, and
+    the network if the run's config.json does not say it."""
+    parser.add_argument("path", type=Path, nargs="?", help="a run folder or a weights file")
+    parser.add_argument("--weights", type=Path, help="the same as PATH")
+    parser.add_argument(
+        "--preset", choices=PRESETS, help="the network (default: the run's config.json)"
+    )
+
+
+def chosen_weights(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
+    """The weights `add_weights_arguments` read, given exactly once."""
+    if (args.path is None) == (args.weights is None):
+        parser.error("give the weights once: a run folder or weights file, or --weights PATH")
+    return args.weights or args.path
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m models.evaluate",
         description="Report test accuracy and the confusion matrix of saved MNIST weights.",
     )
-    parser.add_argument("path", type=Path, nargs="?", help="a run folder or an .npz file")
-    parser.add_argument("--weights", type=Path, help="the same as PATH")
-    parser.add_argument(
-        "--preset", choices=PRESETS, help="the network (default: the run's config.json)"
-    )
+    add_weights_arguments(parser)
     parser.add_argument(
         "--batch-size", type=int, default=100, help="digits per forward pass (default 100)"
     )
@@ -59,9 +72,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
-    if (args.path is None) == (args.weights is None):
-        parser.error("give the weights once: a run folder or .npz file, or --weights PATH")
-    args.weights = args.weights or args.path
+    args.weights = chosen_weights(parser, args)
     return args
 
 

@@ -26,8 +26,15 @@ import minigrad.onnx
 from minigrad.files import SafetensorsFileError, write_safetensors
 from minigrad.torch_layout import to_torch_state_dict
 from models.convnet import IMAGE
-from models.evaluate import EvaluationError, load_model, locate, settings_for
-from models.mlp import PRESETS, Preset
+from models.evaluate import (
+    EvaluationError,
+    add_weights_arguments,
+    chosen_weights,
+    load_model,
+    locate,
+    settings_for,
+)
+from models.mlp import Preset
 from models.networks import MnistNet
 
 FORMATS = {"onnx": "model.onnx", "safetensors": "model.safetensors"}
@@ -39,8 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m models.export",
         description="Export saved MNIST network weights as ONNX or safetensors.",
     )
-    parser.add_argument("path", type=Path, nargs="?", help="a run folder or a weights file")
-    parser.add_argument("--weights", type=Path, help="the same as PATH")
+    add_weights_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="onnx", help="default: onnx")
     parser.add_argument(
         "--layout",
@@ -49,22 +55,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="safetensors only: torch stores Linear weights (out, in); default: (in, out)",
     )
     parser.add_argument(
-        "--preset", choices=PRESETS, help="the network (default: the run's config.json)"
-    )
-    parser.add_argument(
         "-o",
         "--output",
         type=Path,
         help="default: model.onnx or model.safetensors beside the weights",
     )
     args = parser.parse_args(argv)
-    if (args.path is None) == (args.weights is None):
-        parser.error("give the weights once: a run folder or weights file, or --weights PATH")
+    args.weights = chosen_weights(parser, args)
     if args.layout != "minigrad" and args.format != "safetensors":
         parser.error(
             "--layout applies to --format safetensors (ONNX holds the graph, not a layout)"
         )
-    args.weights = args.weights or args.path
     return args
 
 
