@@ -568,8 +568,13 @@ def check_options(
 ) -> None:
     """Refuse options of the wrong kind before anything is drawn: a string flag is
     truthy, and a wrong `checks` or `trace` would fail deep inside with no name."""
-    flags = {"show_values": show_values, "show_grads": show_grads, "collapse": collapse}
-    for name, value in {**flags, "show_legend": show_legend}.items():
+    flags = {
+        "show_values": show_values,
+        "show_grads": show_grads,
+        "collapse": collapse,
+        "show_legend": show_legend,
+    }
+    for name, value in flags.items():
         check_flag("to_dot", name, value)
     if checks is not None and (
         isinstance(checks, (str, bytes))
