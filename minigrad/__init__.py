@@ -6,6 +6,7 @@ from minigrad.autograd import gradients
 from minigrad.grad_mode import (
     enable_grad,
     is_grad_enabled,
+    keep_values,
     module_scope,
     no_grad,
     set_grad_enabled,
@@ -37,6 +38,7 @@ __all__ = [
     "is_grad_enabled",
     "jacobian",
     "jvp",
+    "keep_values",
     "locate_gradient_errors",
     "module_scope",
     "nn",

@@ -2,7 +2,8 @@
 
 `no_grad()` switches recording off, `module_scope(name)` tags the ops recorded inside, and
 `Recording.numbers` numbers ops in the order they are recorded, so an op's inputs were
-always made by lower numbers.
+always made by lower numbers. `keep_values()` makes the graph hold every value it records,
+including those no backward rule reads (see `Op.reads_inputs`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Recording:
     scope: tuple[str, ...] = ()
     numbers = itertools.count()
     anomaly: Any = None  # the active `detect_anomaly`, if any
+    keep_values = False  # True inside `keep_values()`
 
 
 def is_grad_enabled() -> bool:
@@ -38,6 +40,26 @@ class set_grad_enabled(contextlib.ContextDecorator):
 
     def __exit__(self, *exc: object) -> None:
         Recording.enabled = self.previous.pop()
+
+
+class keep_values(contextlib.ContextDecorator):
+    """Keep every value the graphs recorded inside hold, for as long as the graphs live.
+
+    By default an op whose backward reads only its output (relu, sigmoid, tanh) holds its
+    input weakly: the conv's or linear's output before a relu is freed as soon as nothing
+    else holds it, as PyTorch frees what no backward saves. Graph pictures then show those
+    values as freed; inside this block they keep them, to show their statistics.
+    """
+
+    def __init__(self) -> None:
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(Recording.keep_values)
+        Recording.keep_values = True
+
+    def __exit__(self, *exc: object) -> None:
+        Recording.keep_values = self.previous.pop()
 
 
 def no_grad() -> set_grad_enabled:

@@ -3,11 +3,13 @@
 Each node's op is re-run on float64 copies of the inputs it actually saw and compared with
 central differences of that single op, so the user's graph is left untouched (no second
 backward through it is needed). Elements that sit on a kink of the op (relu at 0) or tie
-for a max are left out: no finite difference can judge a gradient there.
+for a max are left out: no finite difference can judge a gradient there. Values the graph
+freed (`minigrad.ops.base.WeakInput`) are first computed again from their makers' inputs.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,6 +114,8 @@ def check_node(
     that op alone."""
     require_mode(mode, NODE_MODES, "check_node")
     op = tensor.op
+    if any(parent.is_freed for parent in op.inputs):
+        restore_freed(tensor)
     kind = type(op)  # a patched (mutated) class is what must be re-run
     inputs = float64_leaves(op.inputs)
     eps = DEFAULT_EPS[np.dtype(np.float64)] if eps is None else eps
@@ -142,6 +146,15 @@ def check_node(
     )
 
 
+def restore_freed(output: Tensor) -> None:
+    """Give the stand-ins of freed values in `output`'s graph their values again, each
+    computed by its maker op from its (restored) inputs: forward ops are deterministic."""
+    for tensor in topological_order(output):
+        if tensor.is_freed:
+            maker = copy.copy(tensor.op)  # a forward may keep state on its op; not on this one
+            tensor.data = maker.forward_arrays(maker, tensor.op.inputs)
+
+
 def check_nodes(
     output: Tensor,
     *,
@@ -159,6 +172,7 @@ def check_nodes(
     require_mode(mode, NODE_MODES, "check_nodes")
     if output.op is None:
         return []
+    restore_freed(output)
     return [
         check_node(tensor, position, eps=eps, atol=atol, rtol=rtol, mode=mode)
         for position, tensor in enumerate(topological_order(output))

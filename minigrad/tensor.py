@@ -6,6 +6,7 @@ operators and methods below only dispatch to them.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -74,6 +75,33 @@ NUMERIC_KINDS = "biuf"
 def _preview(data: Any) -> str:
     text = repr(data)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+class FreedValue(np.ndarray):
+    """Stands for a value the graph let go (see `minigrad.ops.base.WeakInput`): it has the value's shape and
+    dtype, and any computation on it raises, naming what to change."""
+
+    @classmethod
+    @functools.lru_cache(maxsize=256)  # read-only and entry-less, so shared: made once
+    def like(cls, shape: tuple[int, ...], dtype: np.dtype) -> FreedValue:
+        one = np.zeros(1, dtype)
+        strides = (0,) * len(shape)
+        return np.lib.stride_tricks.as_strided(one, shape, strides, writeable=False).view(cls)
+
+    def refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"this {self.dtype}{self.shape} value was freed after forward, because the op it "
+            "feeds declares reads_inputs = False (its backward reads only its output): set "
+            "reads_inputs = True on an op whose backward reads its inputs, or build the "
+            "graph inside `with minigrad.keep_values():` to keep every value"
+        )
+
+    __array_ufunc__ = __array_function__ = __getitem__ = __float__ = refuse
+
+    def __repr__(self) -> str:
+        return f"<freed {self.dtype}{self.shape}>"
+
+    __str__ = __repr__
 
 
 class Tensor:
@@ -192,8 +220,16 @@ class Tensor:
     def hooks(self) -> list:
         return HOOKS.of(self)
 
+    @property
+    def is_freed(self) -> bool:
+        """Whether this tensor stands for a value its graph freed (`FreedValue`)."""
+        return isinstance(self.data, FreedValue)
+
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
+        if self.is_freed:
+            body = repr(self.data)
+        else:
+            body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
         extras = [f"dtype={self.dtype}"]
         if self.requires_grad:
             extras.append("requires_grad=True")
@@ -430,7 +466,9 @@ class Tensor:
 
 
 class Hooks(dict):
-    """Gradient hooks by id(tensor), kept beside the tensors so a Tensor keeps its slots.
+    """Gradient hooks by id(tensor) for a leaf and by id(tensor.op) for an op's output
+    (whose Tensor the graph may trade for a stand-in, `WeakInput`, when its value is
+    freed), kept beside the tensors so a Tensor keeps its slots.
     The backward executor asks only when some tensor has one: `if HOOKS` is a dict's
     C-level truth test, free on the hot path."""
 
@@ -441,14 +479,15 @@ class Hooks(dict):
     def add(self, tensor: Tensor, hook: Any) -> HookHandle:
         if not callable(hook):
             raise TypeError(f"register_hook: hook must be callable, got {hook!r:.60}")
-        key = id(tensor)
-        if key not in self.by_tensor:  # forget the hooks when the tensor is gone
-            self.by_tensor[key] = (weakref.finalize(tensor, self.by_tensor.pop, key, None), [])
+        owner = tensor if tensor.op is None else tensor.op
+        key = id(owner)
+        if key not in self.by_tensor:  # forget the hooks when their owner is gone
+            self.by_tensor[key] = (weakref.finalize(owner, self.by_tensor.pop, key, None), [])
         self.by_tensor[key][1].append(hook)
         return HookHandle(self.by_tensor[key][1], hook)
 
     def of(self, tensor: Tensor) -> list:
-        entry = self.by_tensor.get(id(tensor))
+        entry = self.by_tensor.get(id(tensor if tensor.op is None else tensor.op))
         return list(entry[1]) if entry else []
 
 

@@ -9,11 +9,13 @@ import numpy as np
 
 from minigrad.ops.base import Op, as_floating, axis_index, onnx_node
 from minigrad.ops.elementwise import Erf, Exp, Where, erf
+from minigrad.tensor import Tensor
 
 
 class Sigmoid(Op):
     name = "sigmoid"
     spelling = "{0}.sigmoid()"
+    reads_inputs = False
 
     def forward(self, a):
         # 1 / (1 + e^-a) keeps full relative precision far below zero, where the tanh form
@@ -28,6 +30,7 @@ class Sigmoid(Op):
 class Tanh(Op):
     name = "tanh"
     spelling = "{0}.tanh()"
+    reads_inputs = False
 
     def forward(self, a):
         return np.tanh(as_floating(a))
@@ -39,12 +42,14 @@ class Tanh(Op):
 class Relu(Op):
     name = "relu"
     spelling = "{0}.relu()"
+    reads_inputs = False
 
     def forward(self, a):
         return np.maximum(a, 0)
 
     def backward(self, grad, out, a):
-        return (grad * (self.inputs[0].data > 0),)
+        # out > 0 exactly where a > 0; taken as a constant mask, an array on either path
+        return (grad * ((out.data if isinstance(out, Tensor) else out) > 0),)
 
     def kinks(self):
         return (0.0,)

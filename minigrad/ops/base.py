@@ -22,7 +22,12 @@ What the property tests need to know sits on the class too:
 - `spelling`: how a user writes it, for the code printed for a failing graph;
 - `empty_inputs`: False for an op that has no answer for an empty input (max);
 - `edges`: values its `draw_arguments` also draws outside the domain (pow's base 0);
-- `flags`: the params that must be True or False (a string such as "no" is truthy).
+- `flags`: the params that must be True or False (a string such as "no" is truthy);
+- `reads_inputs`, `reads_output`: False when backward does not read the inputs' values
+  (relu, sigmoid, tanh read only the output) or the output's (conv2d, linear); the graph
+  then holds an output of the second kind weakly where it feeds an op of the first, so the
+  value goes when no one else holds it (see `WeakInput`). tests/test_freed_values.py
+  checks every declaration.
 
 How an op exports to ONNX sits in its family module too: a table `ONNX` at the end of the
 module maps each op's name to a function `(graph, op, *input_names) -> output_name` that
@@ -34,6 +39,7 @@ registered op that has no entry.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -42,7 +48,7 @@ import numpy as np
 
 from minigrad.checks import check_flag
 from minigrad.grad_mode import Recording
-from minigrad.tensor import DEFAULT_DTYPE, Tensor, as_operand
+from minigrad.tensor import DEFAULT_DTYPE, FreedValue, Tensor, as_operand
 
 OPS: dict[str, type[Op]] = {}
 
@@ -90,6 +96,64 @@ def _backward_any(op: Op, grad: Any, out: Tensor) -> Sequence[Any]:
 CALLERS_BY_ARITY = {1: (_forward_one, _backward_one), 2: (_forward_two, _backward_two)}
 
 
+# Values smaller than this stay held: freeing them saves less than their stand-in costs, and
+# small graphs (a neuron, a tiny MLP) keep every value to show.
+FREED_FROM_BYTES = 2**16
+
+# An op's edge to an input that neither its backward nor its maker's reads is a plain tuple
+# (weak reference to the Tensor, maker op, shape, dtype, name) where the other edges are
+# Tensors: it gives the Tensor while someone else (a variable, a layer, another op that
+# reads it) holds it, and after that a stand-in with the same maker, shape and dtype whose
+# value is a `FreedValue`. So a conv's output before a relu is freed once the relu has run,
+# and backward still flows through its maker. A tuple because one is made per relu call.
+WeakInput = tuple
+
+
+def held_tensor(edge: WeakInput) -> Tensor:
+    """The Tensor a weak edge stands for: itself while alive, else its maker's stand-in."""
+    tensor = edge[0]()
+    if tensor is None:  # one stand-in per maker op, however many ops held it weakly
+        maker = edge[1]
+        tensor = maker.stand_in
+        if tensor is None:
+            tensor = Tensor.wrap(FreedValue.like(edge[2], edge[3]), True)
+            tensor.op, tensor.name = maker, edge[4]
+            maker.stand_in = tensor
+    return tensor
+
+
+class HeldInputs:
+    """`op.inputs` where some inputs are held weakly, in `op.held`. A non-data descriptor:
+    an op of the same class that holds all its inputs sets `inputs` itself, and the engine
+    reads that at attribute speed."""
+
+    def __get__(self, op: Op | None, owner: Any = None) -> Any:
+        if op is None:
+            return self
+        return tuple([edge if edge.__class__ is not tuple else held_tensor(edge) for edge in op.held])
+
+
+def hold_inputs(op: Op, inputs: tuple[Tensor, ...]) -> None:
+    """Set op.inputs, or op.held with weak edges where an input's value may be freed: made
+    by an op that does not read its output, and at least FREED_FROM_BYTES."""
+    if Recording.keep_values or Recording.anomaly is not None:  # anomaly reports the values
+        op.inputs = inputs
+        return
+    held = tuple(
+        [
+            t
+            if t.op is None or t.op.reads_output or t.data.nbytes < FREED_FROM_BYTES
+            else (weakref.ref(t), t.op, t.data.shape, t.data.dtype, t.name)
+            for t in inputs
+        ]
+    )
+    for edge in held:
+        if edge.__class__ is tuple:
+            op.held = held
+            return
+    op.inputs = inputs
+
+
 class Op:
     """One application of an operation: a node of the graph.
 
@@ -112,12 +176,16 @@ class Op:
     empty_inputs: ClassVar[bool] = True  # tests also draw inputs with a side of 0
     edges: ClassVar[tuple[float, ...]] = ()  # values drawn on purpose outside `domain`
     flags: ClassVar[tuple[str, ...]] = ()  # params that must be bools, checked by `apply`
+    reads_inputs: ClassVar[bool] = True  # False: backward reads only `out` (and shapes)
+    reads_output: ClassVar[bool] = True  # False: backward never reads `out`
 
     # forward on the inputs' arrays, and backward on arrays: chosen by arity, once per class
     forward_arrays: ClassVar[Any] = staticmethod(_forward_one)
     backward_arrays: ClassVar[Any] = staticmethod(_backward_one)
 
-    inputs: tuple[Tensor, ...] = ()
+    inputs: tuple[Tensor, ...] = ()  # read through `held` where reads_inputs is False
+    held: tuple[Tensor | WeakInput, ...] = ()
+    stand_in: Tensor | None = None  # the output's stand-in once its value is freed
     arguments: dict[str, Any] = {}  # the params it was applied with, to re-run it
     scope: tuple[str, ...] = ()  # the modules this op was recorded in, outermost first
     number: int = -1  # recording order: an op's inputs were all made by lower numbers
@@ -135,6 +203,10 @@ class Op:
             check_backward_signature(cls)
         forward, backward = CALLERS_BY_ARITY.get(cls.arity, (_forward_any, _backward_any))
         cls.forward_arrays, cls.backward_arrays = staticmethod(forward), staticmethod(backward)
+        if not cls.reads_inputs:
+            cls.inputs = HeldInputs()  # type: ignore[assignment]
+        elif isinstance(cls.inputs, HeldInputs):  # a subclass that reads them again
+            cls.inputs = ()
         if cls.__module__.startswith(__package__ + "."):
             cls.family = cls.__module__.rsplit(".", 1)[1]
         if register and cls.__dict__.get("name"):
@@ -211,7 +283,10 @@ class Op:
         if Recording.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
-                    self.inputs = inputs
+                    if self.reads_inputs:
+                        self.inputs = inputs
+                    else:
+                        hold_inputs(self, inputs)
                     self.number = next(Recording.numbers)
                     self.scope = Recording.scope
                     out.op = self

@@ -298,6 +298,7 @@ class Conv2d(Op):
 
     name = "conv2d"
     arity = 3
+    reads_output = False
     params = ("stride", "padding", "dilation", "groups")
     spelling = "F.conv2d({inputs}, {params})"
     stride: Any = 1

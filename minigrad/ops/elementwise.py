@@ -15,6 +15,7 @@ class Add(Op):
     name = "add"
     arity = 2
     broadcasts = True
+    reads_output = False
     spelling = "{0} + {1}"
 
     def forward(self, a, b):
@@ -28,6 +29,7 @@ class Sub(Op):
     name = "sub"
     arity = 2
     broadcasts = True
+    reads_output = False
     spelling = "{0} - {1}"
 
     def forward(self, a, b):
@@ -41,6 +43,7 @@ class Mul(Op):
     name = "mul"
     arity = 2
     broadcasts = True
+    reads_output = False
     spelling = "{0} * {1}"
 
     def forward(self, a, b):

@@ -31,6 +31,7 @@ class Matmul(Op):
 
     name = "matmul"
     arity = 2
+    reads_output = False
     spelling = "{0} @ {1}"
 
     def forward(self, a, b):
@@ -101,6 +102,7 @@ class Linear(Op):
 
     name = "linear"
     arity = 3
+    reads_output = False
     spelling = "F.linear({inputs})"
 
     def forward(self, x, weight, bias):

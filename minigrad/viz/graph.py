@@ -216,7 +216,9 @@ def tensor_node(
         rows.append(f"{labels.shape_text(tensor)} {tensor.dtype}")
         if tensor.hooks:
             rows.append(f"<I>{len(tensor.hooks)} gradient hook(s)</I>")
-        if show_values:
+        if tensor.is_freed:  # shown always: which values a graph holds is worth seeing
+            rows.append("<I>value freed after forward: no backward reads it</I>")
+        elif show_values:
             rows.append("data " + labels.escape(labels.stats(tensor.data)))
         if show_grads and grad is not None:
             rows.append("grad " + labels.escape(labels.stats(grad.data)))
@@ -225,12 +227,16 @@ def tensor_node(
 
 
 def data_badge(tensor: Tensor, nonfinite: set[int]) -> str | None:
-    """'3 Inf in data'; the op that first made a NaN or Inf from finite inputs says so."""
+    """'3 Inf in data'; the op that first made a NaN or Inf from finite inputs says so (not
+    when an input's value was freed: it may have been the first)."""
+    if tensor.is_freed:
+        return None
     badge = labels.nonfinite(tensor.data, "data")
     if badge is None:
         return None
     nonfinite.add(id(tensor))
-    if tensor.op is not None and not any(id(p) in nonfinite for p in tensor.op.inputs):
+    parents = () if tensor.op is None else tensor.op.inputs
+    if parents and not any(id(p) in nonfinite or p.is_freed for p in parents):
         badge += " (starts here)"
     return badge
 
