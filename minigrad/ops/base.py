@@ -136,10 +136,17 @@ class HeldInputs:
 def hold_inputs(op: Op, inputs: tuple[Tensor, ...]) -> None:
     """Set op.inputs, or op.held with weak edges where an input's value may be freed: made
     by an op that does not read its output, and at least FREED_FROM_BYTES."""
+    for t in inputs:  # most inputs are small or read: a plain loop finds that fastest
+        maker = t.op
+        if maker is not None and not maker.reads_output and t.data.nbytes >= FREED_FROM_BYTES:
+            break
+    else:
+        op.inputs = inputs
+        return
     if Recording.keep_values or Recording.anomaly is not None:  # anomaly reports the values
         op.inputs = inputs
         return
-    held = tuple(
+    op.held = tuple(
         [
             t
             if t.op is None or t.op.reads_output or t.data.nbytes < FREED_FROM_BYTES
@@ -147,11 +154,6 @@ def hold_inputs(op: Op, inputs: tuple[Tensor, ...]) -> None:
             for t in inputs
         ]
     )
-    for edge in held:
-        if edge.__class__ is tuple:
-            op.held = held
-            return
-    op.inputs = inputs
 
 
 class Op:
