@@ -929,3 +929,34 @@ def test_a_damaged_state_is_refused_with_the_entry_that_is_wrong():
     )
     with pytest.raises(TypeError, match="SGD.load_state_dict: state must be a dict"):
         load([1, 2])
+
+
+@pytest.mark.parametrize(
+    "shape, dtypes",
+    [
+        ((784, 1024), (np.float32, np.float32)),  # sliced: a whole number of slices
+        ((3 * optim.UPDATE_SLICE + 5,), (np.float32, np.float32)),  # sliced, a short tail
+        ((3 * optim.UPDATE_SLICE + 5,), (np.float32, np.float64)),  # a float64 gradient
+        ((10, 3), (np.float64, np.float32)),  # small: one plain pass
+    ],
+)
+def test_a_large_weight_updated_in_slices_is_the_plain_update_bit_for_bit(shape, dtypes):
+    rng = np.random.default_rng(0)
+    param = rng.standard_normal(shape).astype(dtypes[0])
+    grad = rng.standard_normal(shape).astype(dtypes[1])
+    expected = param.copy()
+    expected -= 0.0123 * grad
+    optim.subtract_scaled(param, 0.0123, grad)
+    np.testing.assert_array_equal(param, expected)
+
+
+def test_a_non_contiguous_weight_is_updated_in_place_too():
+    rng = np.random.default_rng(1)
+    weight = rng.standard_normal((1024, 784)).astype(np.float32).T  # a transposed view
+    grad = rng.standard_normal((784, 1024)).astype(np.float32)
+    expected = weight - 0.5 * grad
+    layer_weight = Parameter(weight)
+    layer_weight.grad = Tensor(grad)
+    optim.SGD([layer_weight], lr=0.5).step()
+    np.testing.assert_array_equal(layer_weight.data, expected)
+    assert np.shares_memory(layer_weight.data, weight)  # updated where it lives
