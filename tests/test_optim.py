@@ -935,8 +935,8 @@ def test_a_damaged_state_is_refused_with_the_entry_that_is_wrong():
     "shape, dtypes",
     [
         ((784, 1024), (np.float32, np.float32)),  # sliced: a whole number of slices
-        ((3 * optim.UPDATE_SLICE + 5,), (np.float32, np.float32)),  # sliced, a short tail
-        ((3 * optim.UPDATE_SLICE + 5,), (np.float32, np.float64)),  # a float64 gradient
+        ((optim.SLICED_FROM + 5,), (np.float32, np.float32)),  # sliced, a short tail
+        ((optim.SLICED_FROM + 5,), (np.float32, np.float64)),  # a float64 gradient
         ((10, 3), (np.float64, np.float32)),  # small: one plain pass
     ],
 )
