@@ -390,12 +390,8 @@ SLICED_FROM = 6 * UPDATE_SLICE  # elements
 
 
 def subtract_scaled(param: np.ndarray, scale: float, grad: np.ndarray) -> None:
-    """param -= scale * grad, in place."""
-    if (
-        param.size < SLICED_FROM
-        or not (param.flags.c_contiguous and grad.flags.c_contiguous)
-        or grad.shape != param.shape
-    ):
+    """param -= scale * grad, in place (`step` has checked that the shapes are equal)."""
+    if param.size < SLICED_FROM or not (param.flags.c_contiguous and grad.flags.c_contiguous):
         param -= scale * grad
         return
     flat_param, flat_grad = param.reshape(-1), grad.reshape(-1)
