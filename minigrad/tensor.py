@@ -78,8 +78,8 @@ def _preview(data: Any) -> str:
 
 
 class FreedValue(np.ndarray):
-    """Stands for a value the graph let go (see `minigrad.ops.base.WeakInput`): it has the value's shape and
-    dtype, and any computation on it raises, naming what to change."""
+    """Stands for a value the graph let go (see `minigrad.ops.base.WeakInput`): it has the
+    value's shape and dtype, and any computation on it raises, naming what to change."""
 
     @classmethod
     @functools.lru_cache(maxsize=256)  # read-only and entry-less, so shared: made once

@@ -145,7 +145,8 @@ def test_an_op_that_reads_its_output_keeps_it_for_the_next_relu():
     gc.collect()
     assert value() is not None
     loss.backward()
-    np.testing.assert_array_equal(x.grad.data, gradients(F.linear(x, w, b).relu().sum(), [x])[0].data)
+    expected = gradients(F.linear(x, w, b).relu().sum(), [x])[0]
+    np.testing.assert_array_equal(x.grad.data, expected.data)
 
 
 def test_a_hook_on_a_dropped_value_still_runs():
@@ -185,9 +186,10 @@ def test_a_conv_nets_pre_relu_maps_are_freed_after_forward():
     )
     images = Tensor(rng.normal(size=(64, 1, 12, 12)).astype(np.float32))  # 147 KB maps
     kept = []
+    current = images
     for layer in model:  # what Sequential does, watching each conv's output
         if isinstance(layer, nn.Conv2d):
-            out = layer(images if not kept else current)
+            out = layer(current)
             kept.append(weakref.ref(out.data))
             current = out
         else:

@@ -130,15 +130,21 @@ class HeldInputs:
     def __get__(self, op: Op | None, owner: Any = None) -> Any:
         if op is None:
             return self
-        return tuple([edge if edge.__class__ is not tuple else held_tensor(edge) for edge in op.held])
+        return tuple(
+            [edge if edge.__class__ is not tuple else held_tensor(edge) for edge in op.held]
+        )
+
+
+def freeable(t: Tensor) -> bool:
+    """Whether a weak edge may stand for input `t`: its maker's backward does not read it,
+    and it is large enough for freeing it to pay."""
+    return t.op is not None and not t.op.reads_output and t.data.nbytes >= FREED_FROM_BYTES
 
 
 def hold_inputs(op: Op, inputs: tuple[Tensor, ...]) -> None:
-    """Set op.inputs, or op.held with weak edges where an input's value may be freed: made
-    by an op that does not read its output, and at least FREED_FROM_BYTES."""
-    for t in inputs:  # most inputs are small or read: a plain loop finds that fastest
-        maker = t.op
-        if maker is not None and not maker.reads_output and t.data.nbytes >= FREED_FROM_BYTES:
+    """Set op.inputs, or op.held with weak edges where an input's value may be freed."""
+    for t in inputs:  # most inputs are small, or read: a plain loop finds that fastest
+        if freeable(t):
             break
     else:
         op.inputs = inputs
@@ -148,9 +154,7 @@ def hold_inputs(op: Op, inputs: tuple[Tensor, ...]) -> None:
         return
     op.held = tuple(
         [
-            t
-            if t.op is None or t.op.reads_output or t.data.nbytes < FREED_FROM_BYTES
-            else (weakref.ref(t), t.op, t.data.shape, t.data.dtype, t.name)
+            (weakref.ref(t), t.op, t.data.shape, t.data.dtype, t.name) if freeable(t) else t
             for t in inputs
         ]
     )
